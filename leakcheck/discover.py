@@ -1,0 +1,100 @@
+"""Paths -> the sorted list of Python files to analyze, and the project root.
+
+The project root is the nearest directory at or above the analyzed paths holding a
+``pyproject.toml`` or ``.git``; with neither, the analyzed directory itself. Reported paths
+are POSIX and relative to it (GitHub code scanning resolves them against the repository).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_EXCLUDES: tuple[str, ...] = (
+    ".git", ".hg", ".svn", ".bzr", ".venv", "venv", ".env", "__pypackages__", "build", "dist",
+    "_build", "buck-out", "node_modules", "site-packages", "__pycache__", ".tox", ".nox",
+    ".eggs", "*.egg-info", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".pytype",
+    ".ipynb_checkpoints", ".direnv",
+)
+PROJECT_MARKERS = ("pyproject.toml", ".git")
+
+
+@dataclass(frozen=True, slots=True)
+class Discovered:
+    root: Path
+    files: tuple[Path, ...]  # absolute, sorted by relative path
+    missing: tuple[str, ...]  # given paths that do not exist
+
+
+def find_root(paths: Iterable[Path]) -> Path:
+    resolved = [p.resolve() for p in paths]
+    if not resolved:
+        resolved = [Path.cwd().resolve()]
+    common = Path(os.path.commonpath([str(p) for p in resolved]))
+    start = common if common.is_dir() else common.parent
+    for candidate in (start, *start.parents):
+        if any((candidate / marker).exists() for marker in PROJECT_MARKERS):
+            return candidate
+    return start
+
+
+def _excluded(rel_parts: tuple[str, ...], rel: str, patterns: tuple[str, ...]) -> bool:
+    for pat in patterns:
+        if "/" in pat.rstrip("/"):
+            if fnmatch.fnmatchcase(rel, pat.rstrip("/")) or fnmatch.fnmatchcase(
+                    rel, pat.rstrip("/") + "/*"):
+                return True
+        elif any(fnmatch.fnmatchcase(part, pat.rstrip("/")) for part in rel_parts):
+            return True
+    return False
+
+
+def discover(paths: Iterable[str | os.PathLike[str]], *, exclude: Iterable[str] = (),
+             use_default_excludes: bool = True) -> Discovered:
+    given = [Path(p) for p in paths] or [Path(".")]
+    existing = [p for p in given if p.exists() or p.is_symlink()]
+    missing = tuple(str(p) for p in given if p not in existing)
+    root = find_root(existing or [Path(".")])
+    patterns = (DEFAULT_EXCLUDES if use_default_excludes else ()) + tuple(exclude)
+    found: dict[str, Path] = {}
+    for path in existing:
+        absolute = path.resolve() if not path.is_symlink() else path.absolute()
+        if path.is_dir() and not path.name.endswith(".py"):
+            for dirpath, dirnames, filenames in os.walk(absolute):
+                base = Path(dirpath)
+                kept = []
+                for d in sorted(dirnames):
+                    rel = _relative(base / d, root)
+                    full = base / d
+                    if d.endswith(".py"):
+                        # a directory named like a module: reported as unreadable, not skipped
+                        if not _excluded(Path(rel).parts, rel, patterns):
+                            found[rel] = full
+                        continue
+                    if not _excluded(Path(rel).parts, rel, patterns):
+                        kept.append(d)
+                dirnames[:] = kept
+                for f in filenames:
+                    if f.endswith(".py"):
+                        rel = _relative(base / f, root)
+                        if not _excluded(Path(rel).parts, rel, patterns):
+                            found[rel] = base / f
+        else:
+            # a file given by name is analyzed even if an exclude pattern matches it
+            found[_relative(absolute, root)] = absolute
+    files = tuple(found[k] for k in sorted(found))
+    return Discovered(root, files, missing)
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def relative(path: Path, root: Path) -> str:
+    return _relative(path, root)

@@ -1,0 +1,1 @@
+"""libcst -> a networkx dataflow graph per module, built by abstract interpretation."""

@@ -1,0 +1,268 @@
+"""Abstract interpretation of one scope (module body, class body, function) over libcst.
+
+Flow-sensitive: statements run in order over a State; branches copy and merge; loops
+iterate to a fixed point; early exits under a tainted condition taint the rest of the
+block. Every binding routes its value through a graph node, so each witness path reads
+as the assignments, calls and conditions it went through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import libcst as cst
+
+from leakcheck.graph.calls import CallMixin
+from leakcheck.graph.context import ModuleContext
+from leakcheck.graph.exprs import _HANDLERS, ExprMixin
+from leakcheck.graph.scan import ModuleScan, const_key, dotted_name, is_literal
+from leakcheck.graph.state import State
+from leakcheck.graph.stmts import StmtMixin
+from leakcheck.graph.values import (
+    CLEAN,
+    NO_NODES,
+    Nodes,
+    Value,
+    add_elem,
+    add_shape,
+    attr_key,
+    deep,
+    elements,
+    item_key,
+    read,
+    relabel,
+    set_field,
+)
+from leakcheck.words import split_words
+
+_HANDLERS[cst.Call] = CallMixin.e_call
+
+
+class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
+    def __init__(self, ctx: ModuleContext, scan: ModuleScan, scope: str,
+                 globals_env: dict[str, Value] | None, closure: dict[str, Value] | None = None,
+                 grader: str | None = None, locals_names: frozenset[str] = frozenset()) -> None:
+        self.ctx = ctx
+        self.scan = scan
+        self.scope = scope
+        self.globals = globals_env  # None: this *is* module scope
+        self.closure = closure or {}
+        self.grader = grader  # name of the registered grader this function is, if any
+        self.state = State()
+        self.pc: Nodes = NO_NODES
+        self.locals_names = locals_names
+        self.returns: list[Value] = []
+        self.loop_exits: list[tuple[list[State], list[State]]] = []
+        self.pending_defs: list[tuple[cst.CSTNode, dict[str, Value] | None, str]] = []
+        self.class_scope = False
+        self.fn_node: cst.FunctionDef | None = None
+        self.grader_factory = False
+
+    # -- names -----------------------------------------------------------------------
+    def lookup(self, name: str) -> Value:
+        env = self.state.env
+        if name in env:
+            return env[name]
+        if name in self.closure:
+            return self.closure[name]
+        if self.globals is not None and name in self.globals:
+            return self.globals[name]
+        return CLEAN
+
+    def is_local(self, name: str) -> bool:
+        return name in self.state.env or name in self.closure or (
+            self.globals is not None and name in self.globals)
+
+    # -- implicit flows --------------------------------------------------------------
+    def pc_taint(self) -> Nodes:
+        return self.pc | self.state.exit_taint
+
+    def implicit(self, value: Value) -> Value:
+        return add_shape(value, self.pc_taint())
+
+    def condition(self, test: cst.BaseExpression) -> Nodes:
+        """Evaluate a branch condition; a tainted one becomes a graph node the branch's
+        assignments, stores and returns depend on."""
+        taint = deep(self.eval(test))
+        if not taint:
+            return NO_NODES
+        node = self.ctx.node(self.scope, test, "cond", f"condition `{self.ctx.code(test)}` "
+                             "depends on it", step="flow")
+        self.ctx.flow(taint, node)
+        return frozenset((node,))
+
+    @contextmanager
+    def under(self, cond: Nodes) -> Iterator[None]:
+        saved = self.pc
+        self.pc = saved | cond
+        try:
+            yield
+        finally:
+            self.pc = saved
+
+    # -- bindings --------------------------------------------------------------------
+    def bind_name(self, name: str, value: Value, at: cst.CSTNode, literal: bool) -> None:
+        value = self.implicit(value)
+        kind = self.ctx.vocab.name_source_kind(name)
+        label = self.ctx.code(at, 40) if not isinstance(at, cst.Name) else name
+
+        def make(path: str, nodes: Nodes) -> tuple:
+            node = self.ctx.node(self.scope, at, f"bind:{name}{path}", f"assigned to `{name}`"
+                                 if not path else f"assigned to `{name}` (part)")
+            self.ctx.flow(nodes, node)
+            return node
+
+        value = relabel(value, make)
+        if kind is not None and not literal and not value.from_grader:
+            src = self.ctx.node(self.scope, at, f"src:name:{name}", f"`{name}` holds reasoning "
+                                "(by its name)", step="source", source_kind=kind)
+            self.ctx.flow(value.shape, src)
+            value = Value(shape=frozenset((src,)) | value.shape, elem=value.elem,
+                          fields=value.fields, info=value.info)
+        del label
+        self.state.env[name] = value
+
+    def bind_target(self, target: cst.BaseExpression, value: Value, at: cst.CSTNode,
+                    literal: bool) -> None:
+        if isinstance(target, cst.Name):
+            self.bind_name(target.value, value, target, literal)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            elements_ = target.elements
+            n = len(elements_)
+            star = next((i for i, e in enumerate(elements_) if isinstance(
+                e, cst.StarredElement)), None)
+            for i, el in enumerate(elements_):
+                if isinstance(el, cst.StarredElement):
+                    self.bind_target(el.value, Value(shape=value.shape, elem=elements(value)),
+                                     el, literal)
+                    continue
+                key = i if star is None or i < star else i - n
+                self.bind_target(el.value, self.index_value(value, key), el.value, literal)
+        elif isinstance(target, cst.StarredElement):
+            self.bind_target(target.value, Value(shape=value.shape, elem=elements(value)), at,
+                             literal)
+        elif isinstance(target, (cst.Attribute, cst.Subscript)):
+            self.store(target, value, at, literal)
+        else:
+            self.unknown_expr(target)
+
+    def index_value(self, value: Value, key: int) -> Value:
+        return self.index_of_const(value, key)
+
+    def index_of_const(self, value: Value, key: int) -> Value:
+        info = value.info
+        from leakcheck.graph import facts  # local: avoid a cycle at import time
+
+        if isinstance(info, facts.Split):
+            return read(value, item_key(key))  # unpacking a split: positions are unknown
+        return read(value, item_key(key))
+
+    # -- stores ----------------------------------------------------------------------
+    def store_words(self, target: cst.BaseExpression) -> tuple[str, ...]:
+        """The words of a store target: the container it is reached through (its last
+        name) and every constant key on the way (``data.batch["token_level_scores"]``)."""
+        words: list[str] = []
+        cur: cst.BaseExpression = target
+        while isinstance(cur, cst.Subscript):
+            for el in cur.slice:
+                if isinstance(el.slice, cst.Index):
+                    key = const_key(el.slice.value)
+                    if key is not None:
+                        words[:0] = split_words(key)
+            cur = cur.value
+        if isinstance(cur, cst.Attribute):
+            words[:0] = split_words(cur.attr.value)
+        elif isinstance(cur, cst.Name):
+            words[:0] = split_words(cur.value)
+        elif isinstance(cur, cst.Call):
+            name = dotted_name(cur.func)
+            if name:
+                words[:0] = split_words(name[-1])
+        return tuple(words)
+
+    def is_store_target(self, target: cst.BaseExpression) -> bool:
+        return self.ctx.vocab.is_store_words(self.store_words(target))
+
+    def store(self, target: cst.Attribute | cst.Subscript, value: Value, at: cst.CSTNode,
+              literal: bool) -> None:
+        value = self.implicit(value)
+        if self.is_store_target(target):
+            name = self.ctx.code(target)
+            self.ctx.sink(self.scope, at, "store", f"`{name}`",
+                          f"stored into reward container `{name}`", deep(value))
+        # a reasoning-named key or attribute holds reasoning whatever is stored in it
+        if isinstance(target, cst.Attribute):
+            key_name: str | None = target.attr.value
+        else:
+            sl = target.slice[0].slice if len(target.slice) == 1 else None
+            key_name = const_key(sl.value) if isinstance(sl, cst.Index) else None
+        if key_name is not None and not literal and self.ctx.vocab.name_source_kind(key_name):
+            value = self.read_source(target, key_name, CLEAN, value)
+        base_expr = target.value
+        base = self.eval(base_expr)
+        if isinstance(target, cst.Attribute):
+            updated = set_field(base, attr_key(target.attr.value), value)
+        else:
+            sl = target.slice[0].slice if len(target.slice) == 1 else None
+            if isinstance(sl, cst.Index):
+                idx = self.eval(sl.value)
+                from leakcheck.graph import facts
+
+                k = idx.info.value if isinstance(idx.info, facts.Const) else None
+                if isinstance(k, (str, int)) and not isinstance(k, bool):
+                    updated = set_field(base, item_key(k), value)
+                else:
+                    updated = add_elem(base, add_shape(value, deep(idx)))
+            else:
+                for el in target.slice:
+                    if isinstance(el.slice, cst.Index):
+                        self.eval(el.slice.value)
+                updated = add_elem(base, value)
+        self.update_local(base_expr, updated)
+
+    def update_local(self, base_expr: cst.BaseExpression, updated: Value) -> None:
+        """Write back a mutated container reached through local names (``x``, ``self.d``)."""
+        if isinstance(base_expr, cst.Name):
+            name = base_expr.value
+            if name in self.state.env or name in self.closure or self.globals is None:
+                self.state.env[name] = updated
+            elif self.globals is not None and name in self.globals:
+                self.state.env[name] = updated
+        elif isinstance(base_expr, cst.Attribute):
+            owner = self.eval(base_expr.value)
+            self.update_local(base_expr.value, set_field(owner, attr_key(base_expr.attr.value),
+                                                         updated))
+        elif isinstance(base_expr, cst.Subscript) and len(base_expr.slice) == 1:
+            sl = base_expr.slice[0].slice
+            key = const_key(sl.value) if isinstance(sl, cst.Index) else None
+            owner = self.eval(base_expr.value)
+            if key is not None:
+                self.update_local(base_expr.value, set_field(owner, item_key(key), updated))
+            else:
+                self.update_local(base_expr.value, add_elem(owner, updated))
+
+    # -- returns ---------------------------------------------------------------------
+    def record_return(self, at: cst.CSTNode, value: Value, yielded: bool = False) -> None:
+        value = self.implicit(value)
+        self.returns.append(value)
+        if self.grader is not None:
+            what = "yielded" if yielded else "returned"
+            self.ctx.sink(self.scope, at, "return", f"`{self.grader}` ({what} reward)",
+                          f"{what} by registered grader `{self.grader}`", deep(value))
+
+    # -- nested functions ------------------------------------------------------------
+    def analyze_lambda(self, node: cst.Lambda) -> None:
+        registered = id(node) in self.scan.registered_lambdas
+        sub = FunctionBuilder(self.ctx, self.scan, f"{self.scope}.<lambda@"
+                              f"{self.ctx.span(node).start_line}>",
+                              self.globals if self.globals is not None else self.state.env,
+                              closure={**self.closure, **self.state.env}
+                              if self.globals is not None else {},
+                              grader="<lambda>" if registered else None)
+        sub.bind_params(node.params, "<lambda>")
+        sub.record_return(node.body, sub.eval(node.body))
+
+
+def _unused() -> None:
+    _ = (CLEAN, is_literal, deep)

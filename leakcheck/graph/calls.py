@@ -1,0 +1,415 @@
+"""Calls: graders (sinks), reasoning sources, sanitizers, modeled builtins, str/re methods.
+
+Order matters and follows SPEC §2: a process reward model is neither sink nor source; a
+grader call's arguments are sinks; a sanitizer's result is clean; then sources by parser,
+decoding and callee name; then Python semantics (builtins, str, re, containers); anything
+else is an unknown call whose result carries the taint of every argument and the receiver.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from leakcheck.graph import facts
+from leakcheck.graph.scan import const_key, dotted_name
+from leakcheck.graph.values import (
+    CLEAN,
+    NO_NODES,
+    Nodes,
+    Value,
+    add_elem,
+    attr_key,
+    collection,
+    deep,
+    elements,
+    item_key,
+    join,
+    join_all,
+    read,
+    set_field,
+    whole,
+)
+from leakcheck.words import split_words
+
+if TYPE_CHECKING:
+    from leakcheck.graph.builder import FunctionBuilder
+
+RE_MODULES = ("re", "regex")
+TYPE_QUERIES = frozenset({"isinstance", "issubclass", "callable", "type", "id", "hasattr"})
+KEEP_ELEMENTS = frozenset({"sorted", "reversed", "list", "tuple", "iter", "set", "frozenset"})
+STR_SPLITS = frozenset({"split", "rsplit", "partition", "rpartition"})
+STR_FINDS = frozenset({"index", "find", "rindex", "rfind"})
+
+
+@dataclass
+class Args:
+    positional: list[Value]
+    keywords: dict[str, Value]
+    nodes: list[cst.Arg]
+    spread: Nodes  # *args / **kwargs whose arity is unknown
+
+    def all_taint(self) -> Nodes:
+        out: set = set(self.spread)
+        for v in self.positional:
+            out |= deep(v)
+        for v in self.keywords.values():
+            out |= deep(v)
+        return frozenset(out)
+
+    def any_from_grader(self) -> bool:
+        return any(v.from_grader for v in self.positional) or any(
+            v.from_grader for v in self.keywords.values())
+
+    def get(self, index: int, keyword: str | None = None) -> Value | None:
+        if keyword is not None and keyword in self.keywords:
+            return self.keywords[keyword]
+        return self.positional[index] if index < len(self.positional) else None
+
+    def const(self, index: int, keyword: str | None = None) -> object:
+        v = self.get(index, keyword)
+        return v.info.value if v is not None and isinstance(v.info, facts.Const) else None
+
+
+class CallMixin:
+    def eval_args(self: FunctionBuilder, node: cst.Call) -> Args:
+        positional: list[Value] = []
+        keywords: dict[str, Value] = {}
+        spread: set = set()
+        for arg in node.args:
+            value = self.eval(arg.value)
+            if arg.star == "*":
+                spread |= deep(value)
+                positional.append(elements(value))
+            elif arg.star == "**":
+                spread |= deep(value)
+                for k, f in value.fields:
+                    if k.startswith("'"):
+                        keywords[k[1:]] = f
+            elif arg.keyword is not None:
+                keywords[arg.keyword.value] = value
+            else:
+                positional.append(value)
+        return Args(positional, keywords, list(node.args), frozenset(spread))
+
+    def e_call(self: FunctionBuilder, node: cst.Call) -> Value:
+        func = node.func
+        dotted = dotted_name(func) or ()
+        last = dotted[-1] if dotted else ""
+        receiver: Value | None = None
+        receiver_name: str | None = None
+        if isinstance(func, cst.Attribute):
+            receiver = self.eval(func.value)
+            inner = dotted_name(func.value)
+            receiver_name = inner[-1] if inner else None
+        elif not isinstance(func, cst.Name):
+            receiver = self.eval(func)
+        args = self.eval_args(node)
+        vocab = self.ctx.vocab
+        code = self.ctx.code(node.func)
+
+        if dotted and vocab.may_see_reasoning(dotted):
+            return CLEAN  # a process reward model: the sanctioned signal
+        is_grader = bool(last) and vocab.is_grader_call_name(last)
+        if is_grader:
+            self.ctx.sink(self.scope, node, "call", f"`{code}()`",
+                          f"passed to grader `{code}()`", args.all_taint())
+        if dotted and vocab.is_sanitizer_callee(dotted):
+            return CLEAN
+        if is_grader:
+            return self.unknown_call(node, receiver, args, code, from_grader=True)
+
+        if isinstance(func, cst.Attribute) and receiver is not None:
+            modeled = self.method_call(node, last, receiver, receiver_name, args, dotted)
+            if modeled is not None:
+                return modeled
+        elif isinstance(func, cst.Name):
+            modeled = self.builtin_call(node, last, args)
+            if modeled is not None:
+                return modeled
+        source = self.call_source(node, last, receiver_name, args, code)
+        if source is not None:
+            return source
+        constructed = self.constructor(node, last, args)
+        if constructed is not None:
+            return constructed
+        return self.unknown_call(node, receiver, args, code)
+
+    def unknown_call(self: FunctionBuilder, node: cst.Call, receiver: Value | None, args: Args,
+                     code: str, from_grader: bool = False) -> Value:
+        taint = args.all_taint() | deep(receiver)
+        grader_derived = from_grader or args.any_from_grader() or bool(
+            receiver is not None and receiver.from_grader)
+        if not taint:
+            return Value(from_grader=grader_derived)
+        step = self.ctx.node(self.scope, node, "call", f"flows through `{code}()`", step="call")
+        self.ctx.flow(taint, step)
+        return Value(shape=frozenset((step,)), from_grader=grader_derived)
+
+    # -- sources by call -------------------------------------------------------------
+    def call_source(self: FunctionBuilder, node: cst.Call, last: str, receiver_name: str | None,
+                    args: Args, code: str) -> Value | None:
+        vocab = self.ctx.vocab
+        parser = vocab.parser(last)
+        if parser is not None:
+            src = self.ctx.node(self.scope, node, "src:parser", f"`{code}()` splits out the "
+                                "reasoning", step="source", source_kind=parser.kind)
+            self.ctx.flow(args.all_taint(), src)
+            cot = Value(shape=frozenset((src,)))
+            rest = whole(args.all_taint())
+            fields: dict[str, Value] = {}
+            for i in parser.cot_items:
+                fields[item_key(i)] = cot
+            for i in parser.clean_items:
+                fields[item_key(i)] = CLEAN
+            for k in parser.cot_keys:
+                fields[item_key(k)] = cot
+            for k in parser.clean_keys:
+                fields[item_key(k)] = CLEAN
+            n = len(parser.cot_items) + len(parser.clean_items)
+            if n:  # a fixed-size tuple: negative indices too
+                for i in parser.cot_items:
+                    fields[item_key(i - n)] = cot
+                for i in parser.clean_items:
+                    fields[item_key(i - n)] = CLEAN
+            return Value(elem=join(cot, rest) if n else rest,
+                         fields=tuple(sorted(fields.items())))
+        decoder = vocab.decoder(last, receiver_name)
+        if decoder is not None:
+            decoded = node.args[0].value if node.args else None
+            if decoded is not None and decoder.unless_value_words.matches(
+                    split_words(own_name(decoded) or "")):
+                return whole(args.all_taint())
+            src = self.ctx.node(self.scope, node, "src:decode", f"`{code}()` decodes the raw "
+                                "completion", step="source", source_kind=decoder.kind)
+            self.ctx.flow(args.all_taint(), src)
+            if last in decoder.batch_callees:
+                return collection(whole(frozenset((src,))))
+            return whole(frozenset((src,)))
+        kind = vocab.call_source_kind(last) if last else None
+        if kind is not None:
+            src = self.ctx.node(self.scope, node, "src:call", f"`{code}()` returns reasoning",
+                                step="source", source_kind=kind)
+            self.ctx.flow(args.all_taint(), src)
+            return whole(frozenset((src,)))
+        return None
+
+    # -- builtins --------------------------------------------------------------------
+    def builtin_call(self: FunctionBuilder, node: cst.Call, name: str, args: Args) -> Value | None:
+        if self.is_local(name):
+            return None
+        first = args.get(0)
+        if name == "len" and first is not None:
+            tag = self.ctx.vocab.tag(facts.const_str(first.info) or "\0")
+            if tag is not None:
+                return Value(info=facts.TagLen(tag))
+            return whole(first.shape)
+        if name in TYPE_QUERIES:
+            return CLEAN  # the Python type of a value is the program's, not the model's
+        if name == "zip":
+            items = tuple(sorted((item_key(i), elements(v)) for i, v in
+                                 enumerate(args.positional)))
+            shape = frozenset().union(*(v.shape for v in args.positional)) if args.positional \
+                else NO_NODES
+            return Value(shape=shape, elem=Value(fields=items))
+        if name == "enumerate" and first is not None:
+            return Value(shape=first.shape, elem=Value(fields=((item_key(1), elements(first)),
+                                                               (item_key(-1), elements(first)))))
+        if name in KEEP_ELEMENTS and first is not None:
+            return Value(shape=first.shape, elem=elements(first) if not first.info else
+                         elements(first), from_grader=first.from_grader)
+        if name == "next" and first is not None:
+            default = args.get(1)
+            return join(elements(first), default) if default is not None else elements(first)
+        if name == "getattr" and first is not None:
+            key = args.const(1)
+            if isinstance(key, str):
+                value = read(first, attr_key(key))
+                value = self.read_source(node, key, first, value)
+            else:
+                value = whole(deep(first) | deep(args.get(1)))
+            default = args.get(2)
+            return join(value, default) if default is not None else value
+        if name == "dict":
+            out = Value(shape=first.shape, elem=first.elem, fields=first.fields) if first \
+                else CLEAN
+            for k, v in args.keywords.items():
+                out = set_field(out, item_key(k), v)
+            return out
+        if name == "setattr" and len(args.positional) >= 3:
+            return CLEAN  # handled as a store by the statement walker
+        return None
+
+    # -- methods ---------------------------------------------------------------------
+    def method_call(self: FunctionBuilder, node: cst.Call, method: str, receiver: Value,
+                    receiver_name: str | None, args: Args,
+                    dotted: tuple[str, ...]) -> Value | None:
+        func = node.func
+        assert isinstance(func, cst.Attribute)
+        base_expr = func.value
+        if len(dotted) == 2 and dotted[0] in RE_MODULES and not self.is_local(dotted[0]):
+            return self.regex_call(node, method, None, args)
+        if isinstance(receiver.info, facts.Pattern):
+            return self.regex_call(node, method, receiver.info.pattern, args)
+        if isinstance(receiver.info, facts.Match):
+            if method == "group":
+                k = args.const(0)
+                return self.match_group(node, receiver, receiver.info,
+                                        k if isinstance(k, (int, str)) else 0)
+            if method == "groups":
+                role = self.ctx.regex.read(receiver.info.pattern)
+                fields = tuple(sorted((item_key(i), self.match_group(node, receiver,
+                                                                     receiver.info, i + 1))
+                                      for i in range(len(role.groups))))
+                return Value(shape=NO_NODES if role.answer_only else receiver.shape,
+                             fields=fields)
+        if method in STR_SPLITS or method in STR_FINDS:
+            sep = args.get(0, "sep")
+            tag = self.ctx.vocab.tag(facts.const_str(sep.info) if sep is not None else "\0"
+                                     or "\0")
+            if tag is not None:
+                taint = deep(receiver)
+                if method in STR_SPLITS:
+                    return Value(shape=taint, elem=whole(taint), info=facts.Split(tag, method))
+                return Value(shape=taint, info=facts.TagPos(tag, after=False))
+        if method in ("get", "pop") and args.positional:
+            key = args.const(0)
+            default = args.get(1)
+            if isinstance(key, str):
+                value = self.read_source(node, key, receiver, read(receiver, item_key(key)))
+            else:
+                value = read(receiver, None, deep(args.positional[0]))
+            return join(value, default) if default is not None else value
+        if method == "setdefault" and args.positional:
+            key = args.const(0)
+            default = args.get(1) or CLEAN
+            if isinstance(key, str):
+                current = receiver.field(item_key(key))
+                value = join(current, default) if current is not None else default
+                self.update_local(base_expr, set_field(receiver, item_key(key), value))
+                return self.read_source(node, key, receiver, join(read(receiver,
+                                                                      item_key(key)), value))
+            return join(read(receiver, None), default)
+        if method in ("keys",):
+            return Value(shape=receiver.shape)
+        if method in ("values",):
+            return collection(elements(receiver), receiver.shape)
+        if method == "items":
+            return Value(shape=receiver.shape, elem=Value(fields=(
+                (item_key(1), elements(receiver)), (item_key(-1), elements(receiver)))))
+        if method == "copy":
+            return receiver
+        if method in ("append", "add", "extend", "insert", "update"):
+            return self.container_update(node, method, receiver, base_expr, args)
+        if method == "join" and args.positional:
+            return whole(deep(receiver) | deep(args.positional[0]))
+        return None
+
+    def container_update(self: FunctionBuilder, node: cst.Call, method: str, receiver: Value,
+                         base_expr: cst.BaseExpression, args: Args) -> Value:
+        if method == "insert":
+            item = args.get(1) or CLEAN
+        elif method == "extend":
+            item = elements(args.get(0) or CLEAN)
+        elif method == "update":
+            other = args.get(0)
+            merged = receiver
+            if other is not None:
+                for k, f in other.fields:
+                    merged = set_field(merged, k, f)
+                if other.elem is not None or other.shape:
+                    merged = add_elem(merged, Value(shape=other.shape, elem=other.elem))
+            for k, v in args.keywords.items():
+                merged = set_field(merged, item_key(k), v)
+            self.update_local(base_expr, merged)
+            return CLEAN
+        else:
+            item = args.get(0) or CLEAN
+        if method in self.ctx.vocab.store_methods and self.is_store_target(base_expr):
+            name = self.ctx.code(base_expr)
+            self.ctx.sink(self.scope, node, "store", f"`{name}`",
+                          f"stored into reward container `{name}`",
+                          deep(item) | self.pc_taint())
+        self.update_local(base_expr, add_elem(receiver, self.implicit(item)))
+        return CLEAN
+
+    # -- regular expressions ---------------------------------------------------------
+    def regex_call(self: FunctionBuilder, node: cst.Call, fn: str, pattern: str | None,
+                   args: Args) -> Value:
+        offset = 0
+        if pattern is None:
+            p = args.const(0, "pattern")
+            pattern = p if isinstance(p, str) else None
+            offset = 1
+        if fn == "compile":
+            return Value(info=facts.Pattern(pattern)) if pattern is not None else \
+                whole(args.all_taint())
+        if pattern is None:
+            return whole(args.all_taint())
+        role = self.ctx.regex.read(pattern)
+        if fn == "sub" or fn == "subn":
+            repl = args.get(offset, "repl")
+            text = args.get(offset + 1, "string")
+            repl_s = facts.const_str(repl.info) if repl is not None else None
+            if role.strips_cot and repl_s is not None and not repl_s.strip():
+                return CLEAN
+            return whole(deep(text) | deep(repl))
+        text = args.get(offset, "string") or CLEAN
+        if fn in ("search", "match", "fullmatch"):
+            if role.answer_only:
+                return Value(info=facts.Match(pattern))
+            return Value(shape=deep(text), info=facts.Match(pattern))
+        if fn == "finditer":
+            item = Value(info=facts.Match(pattern)) if role.answer_only else \
+                Value(shape=deep(text), info=facts.Match(pattern))
+            return Value(shape=NO_NODES if role.answer_only else deep(text), elem=item)
+        if fn == "findall":
+            if role.answer_only:
+                return CLEAN
+            if role.groups and role.groups[0] == "cot" or (not role.groups and role.strips_cot):
+                cut = self.cot_cut(node, text, "captured inside the think section", role.kind)
+                return Value(shape=cut.shape, elem=cut)
+            return whole(deep(text))
+        return whole(args.all_taint())
+
+    # -- constructors ----------------------------------------------------------------
+    def constructor(self: FunctionBuilder, node: cst.Call, last: str, args: Args) -> Value | None:
+        """``Record(reasoning=r, answer=a)``: keywords (and, for classes defined here,
+        positional arguments) become attribute fields, so ``rec.answer`` stays clean."""
+        if not last or not last[0].isupper() or not (args.keywords or last in
+                                                      self.scan.class_fields):
+            return None
+        names = self.scan.class_fields.get(last, ())
+        out = Value(shape=args.spread)
+        for i, v in enumerate(args.positional):
+            if i < len(names):
+                out = set_field(out, attr_key(names[i]), v)
+            else:
+                out = Value(shape=out.shape | deep(v), fields=out.fields)
+        for k, v in args.keywords.items():
+            out = set_field(out, attr_key(k), v)
+        return out
+
+
+def own_name(node: cst.BaseExpression) -> str | None:
+    """The name a decoded value goes by: ``prompt_ids``, ``batch["prompts"]`` -> prompts,
+    ``out[:, n:]`` -> out, ``ids.tolist()`` -> ids."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    if isinstance(node, cst.Subscript):
+        if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+            key = const_key(node.slice[0].slice.value)
+            if key is not None:
+                return key
+        return own_name(node.value)
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        return own_name(node.func.value)
+    return None
+
+
+def _unused(*_: object) -> None:  # keep imported helpers referenced for type checkers
+    _ = (join_all,)

@@ -1,0 +1,93 @@
+"""Per-module building state: the networkx graph, node keys and positions, recorded sinks.
+
+Graph nodes are plain tuples ``(scope, start_line, start_col, end_line, end_col, tag)``,
+never CST objects, so the graph is stable across runs and processes. Node attributes carry
+what the report needs: ``span``, ``message``, ``step`` (the kind of step) and, for sources,
+``source_kind``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+import networkx as nx
+from libcst.metadata import CodeRange
+
+from leakcheck.graph.regex import RegexReader
+from leakcheck.graph.values import NodeId, Nodes
+from leakcheck.ruleset.match import Vocabulary
+from leakcheck.types import Span
+
+SNIPPET_LIMIT = 60
+
+
+@dataclass(frozen=True, slots=True)
+class SinkRecord:
+    node: NodeId
+    span: Span
+    scope: str
+    description: str  # e.g. "`verify()`", "`rewards`", "return of `accuracy_reward`"
+    code: str  # normalized source text of the sink, for fingerprints
+
+
+class ModuleContext:
+    def __init__(self, module: cst.Module, path: str, positions: dict[cst.CSTNode, CodeRange],
+                 vocab: Vocabulary, regex: RegexReader) -> None:
+        self.module = module
+        self.path = path
+        self.positions = positions
+        self.vocab = vocab
+        self.regex = regex
+        self.graph: nx.DiGraph = nx.DiGraph()
+        self.sinks: dict[NodeId, SinkRecord] = {}
+        self._code_cache: dict[int, str] = {}
+
+    # -- positions and text ----------------------------------------------------
+    def span(self, node: cst.CSTNode) -> Span:
+        rng = self.positions.get(node)
+        if rng is None:
+            return Span(self.path, 1, 1, 1, 1)
+        return Span(self.path, rng.start.line, rng.start.column + 1, rng.end.line,
+                    rng.end.column + 1)
+
+    def code(self, node: cst.CSTNode, limit: int = SNIPPET_LIMIT) -> str:
+        key = id(node)
+        text = self._code_cache.get(key)
+        if text is None:
+            try:
+                text = self.module.code_for_node(node)
+            except Exception:  # a node libcst cannot render alone: keep the report going
+                text = type(node).__name__
+            text = " ".join(text.split())
+            self._code_cache[key] = text
+        if len(text) > limit:
+            return text[: limit - 1] + "…"
+        return text
+
+    # -- graph -------------------------------------------------------------------
+    def node(self, scope: str, at: cst.CSTNode, tag: str, message: str, step: str = "flow",
+             source_kind: str | None = None) -> NodeId:
+        span = self.span(at)
+        key: NodeId = (scope, span.start_line, span.start_column, span.end_line,
+                       span.end_column, tag)
+        if key not in self.graph:
+            attrs: dict[str, object] = {"span": span, "message": message, "step": step}
+            if source_kind is not None:
+                attrs["source_kind"] = source_kind
+                attrs["label"] = self.code(at, 40)
+            self.graph.add_node(key, **attrs)
+        return key
+
+    def flow(self, sources: Nodes, target: NodeId) -> None:
+        for s in sources:
+            if s != target:
+                self.graph.add_edge(s, target)
+
+    def sink(self, scope: str, at: cst.CSTNode, tag: str, description: str, message: str,
+             tainted: Nodes) -> None:
+        node = self.node(scope, at, "sink:" + tag, message, step="sink")
+        self.flow(tainted, node)
+        if node not in self.sinks:
+            self.sinks[node] = SinkRecord(node, self.span(at), scope, description,
+                                          self.code(at, limit=200))

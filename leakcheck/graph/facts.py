@@ -1,0 +1,81 @@
+"""Symbolic facts a value can carry, so tag idioms hold through variables and constants.
+
+``parts = s.split(THINK_END)`` gives ``parts`` the fact ``Split(close tag)``; reading
+``parts[-1]`` later is then recognized as the text after the closing tag.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from leakcheck.ruleset.match import TagHit
+
+
+@dataclass(frozen=True, slots=True)
+class Const:
+    value: object  # str, int, float, bool, None, or a tuple of constants
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    tag: TagHit
+    method: str  # split | rsplit | partition | rpartition
+
+
+@dataclass(frozen=True, slots=True)
+class TagPos:
+    """An index into a string at a tag: ``s.index(TAG)`` (after=False), ``+ len(TAG)``."""
+
+    tag: TagHit
+    after: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TagLen:
+    tag: TagHit
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """A compiled regex: ``P = re.compile(p)``."""
+
+    pattern: str
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A match object (or an iterator/list of them) of ``pattern``."""
+
+    pattern: str
+
+
+@dataclass(frozen=True, slots=True)
+class FindAll:
+    pattern: str
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionRef:
+    """A reference to a function defined in view (a def or a lambda), by its qualname."""
+
+    qualname: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParserResult:
+    """The whole result of a reasoning parser, before a field is picked."""
+
+    callee: str
+
+
+def const_str(info: object) -> str | None:
+    if isinstance(info, Const) and isinstance(info.value, str):
+        return info.value
+    return None
+
+
+def const_int(info: object) -> int | None:
+    if isinstance(info, Const) and isinstance(info.value, int) and not isinstance(
+            info.value, bool):
+        return info.value
+    return None

@@ -1,0 +1,188 @@
+"""One cheap pass over a module before dataflow: what registration and literals say.
+
+- which functions are graders by registration (keyword, trainer slot, Rubric, add_reward_func,
+  registry dict literal, decorator) — by name, and which lambdas;
+- which attribute names and constant keys are only ever assigned literals in view
+  (``self.cot = True``; ``sampling_args["thinking"] = {"type": "adaptive"}``): they are
+  configuration, not reasoning, when read;
+- the field order of classes defined here, for positional dataclass/NamedTuple construction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from leakcheck.ruleset.match import Vocabulary
+
+
+def dotted_name(node: cst.BaseExpression) -> tuple[str, ...] | None:
+    """``a.b.c`` -> ("a", "b", "c"); a call or subscript base contributes its own name."""
+    parts: list[str] = []
+    cur: cst.BaseExpression = node
+    while True:
+        if isinstance(cur, cst.Name):
+            parts.append(cur.value)
+            return tuple(reversed(parts))
+        if isinstance(cur, cst.Attribute):
+            parts.append(cur.attr.value)
+            cur = cur.value
+        elif isinstance(cur, cst.Call):
+            cur = cur.func
+        elif isinstance(cur, cst.Subscript):
+            cur = cur.value
+        else:
+            return tuple(reversed(parts)) if parts else None
+
+
+def is_literal(node: cst.BaseExpression | None) -> bool:
+    """Literals, and containers of literals (``{"type": "adaptive"}``, ``[1, 2]``)."""
+    if node is None:
+        return False
+    if isinstance(node, (cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary,
+                         cst.ConcatenatedString, cst.Ellipsis)):
+        return True
+    if isinstance(node, cst.Name):
+        return node.value in ("True", "False", "None")
+    if isinstance(node, cst.UnaryOperation):
+        return is_literal(node.expression)
+    if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
+        return all(isinstance(e, cst.Element) and is_literal(e.value) for e in node.elements)
+    if isinstance(node, cst.Dict):
+        return all(isinstance(e, cst.DictElement) and is_literal(e.key) and is_literal(e.value)
+                   for e in node.elements)
+    return False
+
+
+def const_key(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+@dataclass
+class ModuleScan:
+    registered_names: set[str] = field(default_factory=set)
+    registered_lambdas: set[int] = field(default_factory=set)  # id() of Lambda nodes
+    registered_factories: set[str] = field(default_factory=set)  # their returned closures
+    literal_assigned: set[str] = field(default_factory=set)
+    nonliteral_assigned: set[str] = field(default_factory=set)
+    class_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def literal_only(self, name: str) -> bool:
+        return name in self.literal_assigned and name not in self.nonliteral_assigned
+
+
+class _Scanner(cst.CSTVisitor):
+    def __init__(self, vocab: Vocabulary) -> None:
+        self.vocab = vocab
+        self.out = ModuleScan()
+
+    # -- registration ---------------------------------------------------------
+    def _register(self, expr: cst.BaseExpression) -> None:
+        if isinstance(expr, cst.Name):
+            self.out.registered_names.add(expr.value)
+        elif isinstance(expr, cst.Attribute):
+            self.out.registered_names.add(expr.attr.value)
+        elif isinstance(expr, cst.Lambda):
+            self.out.registered_lambdas.add(id(expr))
+        elif isinstance(expr, (cst.List, cst.Tuple, cst.Set)):
+            for el in expr.elements:
+                self._register(el.value)
+        elif isinstance(expr, cst.Dict):
+            for el in expr.elements:
+                if isinstance(el, cst.DictElement):
+                    self._register(el.value)
+        elif isinstance(expr, cst.Call):
+            callee = dotted_name(expr.func)
+            if callee and callee[-1] == "partial" and expr.args:
+                self._register(expr.args[0].value)
+            elif callee:
+                self.out.registered_factories.add(callee[-1])
+
+    def visit_Call(self, node: cst.Call) -> None:
+        callee = dotted_name(node.func) or ()
+        last = callee[-1] if callee else ""
+        positional = [a for a in node.args if a.keyword is None and not a.star]
+        for arg in node.args:
+            if arg.keyword is None:
+                continue
+            key = arg.keyword.value
+            if key in self.vocab.registration_keywords or (
+                    last in self.vocab.rubrics and key in self.vocab.rubric_keywords):
+                self._register(arg.value)
+            # a keyword is an assignment of a field (dataclass construction) for the
+            # literal-only scan; it is never a source by itself
+            self._assigned(key, arg.value)
+        if last in self.vocab.trainers:
+            for slot in self.vocab.trainer_slots:
+                if slot < len(positional):
+                    self._register(positional[slot].value)
+        if last in self.vocab.add_functions and positional:
+            self._register(positional[0].value)
+        if last in ("setdefault", "setattr") and len(positional) >= 2:
+            idx = 1 if last == "setattr" else 0
+            key = const_key(positional[idx].value) if idx < len(positional) else None
+            if key is not None and idx + 1 < len(positional):
+                self._assigned(key, positional[idx + 1].value)
+
+    def _registry(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
+        name = dotted_name(target)
+        if name and isinstance(value, cst.Dict) and self.vocab.is_registry_name(name[-1]):
+            self._register(value)
+
+    # -- literal-only names ----------------------------------------------------
+    def _assigned(self, key: str, value: cst.BaseExpression | None) -> None:
+        (self.out.literal_assigned if is_literal(value) else
+         self.out.nonliteral_assigned).add(key)
+
+    def _target(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
+        if isinstance(target, cst.Attribute):
+            self._assigned(target.attr.value, value)
+        elif isinstance(target, cst.Subscript) and len(target.slice) == 1:
+            sl = target.slice[0].slice
+            if isinstance(sl, cst.Index):
+                key = const_key(sl.value)
+                if key is not None:
+                    self._assigned(key, value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for el in target.elements:
+                self._target(el.value, None)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for t in node.targets:
+            self._target(t.target, node.value)
+            self._registry(t.target, node.value)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self._target(node.target, node.value)
+            self._registry(node.target, node.value)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._target(node.target, None)
+
+    def visit_Dict(self, node: cst.Dict) -> None:
+        for el in node.elements:
+            if isinstance(el, cst.DictElement):
+                key = const_key(el.key)
+                if key is not None:
+                    self._assigned(key, el.value)
+
+    # -- classes -----------------------------------------------------------------
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        names: list[str] = []
+        for stmt in node.body.body:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+                        names.append(small.target.value)
+        self.out.class_fields[node.name.value] = tuple(names)
+
+
+def scan_module(module: cst.Module, vocab: Vocabulary) -> ModuleScan:
+    scanner = _Scanner(vocab)
+    module.visit(scanner)
+    return scanner.out

@@ -1,0 +1,389 @@
+"""Statements: control flow (branches, loops, try, with, match), bindings, defs and classes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from leakcheck.graph import facts
+from leakcheck.graph.scan import dotted_name, is_literal
+from leakcheck.graph.state import State, merge
+from leakcheck.graph.values import CLEAN, NO_NODES, Value, deep, elements, join, whole
+
+if TYPE_CHECKING:
+    from leakcheck.graph.builder import FunctionBuilder
+
+MAX_LOOP_ROUNDS = 12  # the domain converges in 2-3 rounds; this only bounds pathological code
+FLAG_DEFAULTS = (cst.Integer, cst.Float)
+
+
+class StmtMixin:
+    # -- blocks ----------------------------------------------------------------------
+    def exec_block(self: FunctionBuilder, body: cst.BaseSuite | list) -> bool:
+        """Run statements on self.state; False when control cannot fall through."""
+        stmts = body.body if isinstance(body, (cst.IndentedBlock, cst.SimpleStatementSuite)) \
+            else body
+        for stmt in stmts:
+            if not self.exec_stmt(stmt):
+                return False
+        return True
+
+    def exec_stmt(self: FunctionBuilder, stmt: cst.CSTNode) -> bool:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if not self.exec_small(small):
+                    return False
+            return True
+        handler = getattr(self, "s_" + type(stmt).__name__, None)
+        if handler is None:
+            self.unknown_expr(stmt)
+            return True
+        return bool(handler(stmt))
+
+    def exec_small(self: FunctionBuilder, node: cst.BaseSmallStatement) -> bool:
+        if isinstance(node, cst.Expr):
+            self.eval(node.value)
+        elif isinstance(node, cst.Assign):
+            value = self.eval(node.value)
+            literal = is_literal(node.value)
+            for t in node.targets:
+                self.bind_target(t.target, value, node, literal)
+        elif isinstance(node, cst.AnnAssign):
+            if node.value is not None:
+                self.bind_target(node.target, self.eval(node.value), node,
+                                 is_literal(node.value))
+        elif isinstance(node, cst.AugAssign):
+            current = self.eval(node.target)
+            value = self.eval(node.value)
+            if isinstance(node.target, cst.Name):
+                combined = join(current, value) if (current.elem or value.elem) else \
+                    whole(deep(current) | deep(value))
+            else:
+                combined = whole(deep(current) | deep(value))
+            self.bind_target(node.target, combined, node, literal=False)
+        elif isinstance(node, cst.Return):
+            value = self.eval(node.value) if node.value is not None else CLEAN
+            self.record_return(node, value)
+            return False
+        elif isinstance(node, cst.Raise):
+            if node.exc is not None:
+                self.eval(node.exc)
+            return False
+        elif isinstance(node, (cst.Break, cst.Continue)):
+            if self.loop_exits:
+                breaks, continues = self.loop_exits[-1]
+                (breaks if isinstance(node, cst.Break) else continues).append(self.state.copy())
+            return False
+        elif isinstance(node, cst.Assert):
+            cond = self.condition(node.test)
+            if node.msg is not None:
+                self.eval(node.msg)
+            # `assert c` is `if not c: raise`: reaching past it depends on c
+            self.state.exit_taint = self.state.exit_taint | cond
+        elif isinstance(node, cst.Del):
+            self.delete(node.target)
+        elif isinstance(node, (cst.Import, cst.ImportFrom)):
+            self.bind_imports(node)
+        elif isinstance(node, (cst.Pass, cst.Global, cst.Nonlocal)):
+            pass
+        else:
+            self.unknown_expr(node)
+        return True
+
+    def delete(self: FunctionBuilder, target: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Name):
+            self.state.env.pop(target.value, None)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for el in target.elements:
+                self.delete(el.value)
+
+    def bind_imports(self: FunctionBuilder, node: cst.Import | cst.ImportFrom) -> None:
+        names = node.names
+        if isinstance(names, cst.ImportStar):
+            return
+        for alias in names:
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                self.state.env[alias.asname.name.value] = CLEAN
+            elif isinstance(alias.name, cst.Name):
+                self.state.env[alias.name.value] = CLEAN
+            else:
+                top = dotted_name(alias.name)
+                if top:
+                    self.state.env[top[0]] = CLEAN
+
+    # -- branches --------------------------------------------------------------------
+    def branch(self: FunctionBuilder, body: cst.BaseSuite | list, cond: frozenset,
+               start: State) -> State | None:
+        self.state = start.copy()
+        with self.under(cond):
+            falls = self.exec_block(body)
+        return self.state if falls else None
+
+    def s_If(self: FunctionBuilder, node: cst.If) -> bool:
+        cond = self.condition(node.test)
+        start = self.state.copy()
+        then = self.branch(node.body, cond, start)
+        orelse_node = node.orelse
+        if isinstance(orelse_node, cst.If):
+            self.state = start.copy()
+            with self.under(cond):
+                falls = self.s_If(orelse_node)
+            other = self.state if falls else None
+        elif isinstance(orelse_node, cst.Else):
+            other = self.branch(orelse_node.body, cond, start)
+        else:
+            other = start.copy()
+        merged = merge([then, other])
+        if merged is None:
+            self.state = start
+            return False
+        if cond and (then is None or other is None):
+            merged.exit_taint = merged.exit_taint | cond  # an early exit decided we got here
+        self.state = merged
+        return True
+
+    def s_Match(self: FunctionBuilder, node: cst.Match) -> bool:
+        subject = self.eval(node.subject)
+        start = self.state.copy()
+        outcomes: list[State | None] = [start.copy()]
+        cond = frozenset(deep(subject))
+        for case in node.cases:
+            self.state = start.copy()
+            self.bind_pattern(case.pattern, subject, case)
+            case_cond = cond
+            if case.guard is not None:
+                case_cond = case_cond | self.condition(case.guard)
+            with self.under(case_cond):
+                outcomes.append(self.state if self.exec_block(case.body) else None)
+        merged = merge(outcomes)
+        self.state = merged if merged is not None else start
+        return merged is not None
+
+    def bind_pattern(self: FunctionBuilder, pattern: cst.MatchPattern, subject: Value,
+                     at: cst.CSTNode) -> None:
+        for sub in _walk(pattern):
+            if isinstance(sub, cst.MatchAs) and sub.name is not None:
+                self.bind_name(sub.name.value, whole(deep(subject)), sub.name, False)
+            elif isinstance(sub, cst.MatchStar) and sub.name is not None:
+                self.bind_name(sub.name.value, whole(deep(subject)), sub.name, False)
+            elif isinstance(sub, cst.MatchMapping) and sub.rest is not None:
+                self.bind_name(sub.rest.value, whole(deep(subject)), sub.rest, False)
+
+    # -- loops -----------------------------------------------------------------------
+    def loop(self: FunctionBuilder, run_body, orelse: cst.Else | None) -> bool:  # noqa: ANN001
+        entry = self.state.copy()
+        head = entry.copy()
+        exits: list[State | None] = [entry.copy()]
+        breaks: list[State] = []
+        for _ in range(MAX_LOOP_ROUNDS):
+            self.state = head.copy()
+            breaks, continues = [], []
+            self.loop_exits.append((breaks, continues))
+            try:
+                falls = run_body()
+            finally:
+                self.loop_exits.pop()
+            end = merge([self.state if falls else None, *continues])
+            new_head = merge([head, end])
+            assert new_head is not None
+            if new_head.same_as(head):
+                exits.append(end)
+                break
+            head = new_head
+            exits.append(end)
+        after = merge([head, *exits])
+        assert after is not None
+        if orelse is not None:
+            self.state = after
+            after = self.state if self.exec_block(orelse.body) else None
+        final = merge([after, *breaks])
+        self.state = final if final is not None else entry
+        return final is not None
+
+    def s_For(self: FunctionBuilder, node: cst.For) -> bool:
+        iterable = self.eval(node.iter)
+
+        def body() -> bool:
+            self.bind_target(node.target, elements(iterable), node.target, literal=False)
+            return self.exec_block(node.body)
+
+        return self.loop(body, node.orelse)
+
+    def s_While(self: FunctionBuilder, node: cst.While) -> bool:
+        def body() -> bool:
+            cond = self.condition(node.test)
+            with self.under(cond):
+                return self.exec_block(node.body)
+
+        return self.loop(body, node.orelse)
+
+    # -- try / with ------------------------------------------------------------------
+    def s_Try(self: FunctionBuilder, node: cst.Try | cst.TryStar) -> bool:
+        start = self.state.copy()
+        body_falls = self.exec_block(node.body)
+        after_body = self.state if body_falls else None
+        # a handler can start anywhere in the body: join the entry and the end
+        handler_start = merge([start, after_body]) or start
+        outcomes: list[State | None] = []
+        if node.orelse is not None and after_body is not None:
+            self.state = after_body
+            outcomes.append(self.state if self.exec_block(node.orelse.body) else None)
+        else:
+            outcomes.append(after_body)
+        for handler in node.handlers:
+            self.state = handler_start.copy()
+            if handler.type is not None:
+                self.eval(handler.type)
+            if handler.name is not None and isinstance(handler.name.name, cst.Name):
+                self.state.env[handler.name.name.value] = CLEAN
+            outcomes.append(self.state if self.exec_block(handler.body) else None)
+        merged = merge(outcomes)
+        if node.finalbody is not None:
+            self.state = merged if merged is not None else handler_start.copy()
+            falls = self.exec_block(node.finalbody.body)
+            return falls and merged is not None
+        self.state = merged if merged is not None else handler_start
+        return merged is not None
+
+    s_TryStar = s_Try
+
+    def s_With(self: FunctionBuilder, node: cst.With) -> bool:
+        for item in node.items:
+            value = self.eval(item.item)
+            if item.asname is not None:
+                self.bind_target(item.asname.name, value, item.asname.name, literal=False)
+        return self.exec_block(node.body)
+
+    # -- definitions -----------------------------------------------------------------
+    def s_FunctionDef(self: FunctionBuilder, node: cst.FunctionDef) -> bool:
+        for dec in node.decorators:
+            self.eval(dec.decorator)
+        self.state.env[node.name.value] = Value(info=facts.FunctionRef(
+            f"{self.scope}.{node.name.value}"))
+        if self.globals is None or self.is_class_scope():
+            self.pending_defs.append((node, None, self.scope))
+        else:
+            # nested: analyze now, closing over the enclosing function's current state
+            self.analyze_def(node, {**self.closure, **self.state.env}, self.scope)
+        return True
+
+    def s_ClassDef(self: FunctionBuilder, node: cst.ClassDef) -> bool:
+        from leakcheck.graph.builder import FunctionBuilder as FB
+
+        for base in node.bases:
+            self.eval(base.value)
+        for dec in node.decorators:
+            self.eval(dec.decorator)
+        body = FB(self.ctx, self.scan, qualify(self.scope, node.name.value),
+                  self.globals if self.globals is not None else self.state.env,
+                  closure=self.closure)
+        body.class_scope = True
+        body.exec_block(node.body)
+        self.pending_defs.extend(body.pending_defs)
+        self.state.env[node.name.value] = CLEAN
+        return True
+
+    def is_class_scope(self: FunctionBuilder) -> bool:
+        return getattr(self, "class_scope", False)
+
+    def grader_name(self: FunctionBuilder, node: cst.FunctionDef) -> str | None:
+        name = node.name.value
+        vocab = self.ctx.vocab
+        if name in self.scan.registered_names or vocab.is_grader_def(name):
+            return name
+        for dec in node.decorators:
+            dotted = dotted_name(dec.decorator)
+            if dotted and vocab.is_grader_decorator(dotted):
+                return name
+        return None
+
+    def analyze_def(self: FunctionBuilder, node: cst.FunctionDef,
+                    closure: dict[str, Value] | None, scope_prefix: str) -> FunctionBuilder:
+        from leakcheck.graph.builder import FunctionBuilder as FB
+
+        grader = self.grader_name(node)
+        if grader is None and self.grader_factory and _returns_name(self.fn_node,
+                                                                     node.name.value):
+            grader = node.name.value
+        globals_env = self.globals if self.globals is not None else self.state.env
+        sub = FB(self.ctx, self.scan, qualify(scope_prefix, node.name.value), globals_env,
+                 closure=closure, grader=grader)
+        sub.fn_node = node
+        sub.grader_factory = node.name.value in self.scan.registered_factories
+        sub.bind_params(node.params, grader)
+        sub.exec_block(node.body)
+        sub.run_pending()
+        return sub
+
+    def run_pending(self: FunctionBuilder) -> None:
+        pending, self.pending_defs = self.pending_defs, []
+        for node, closure, prefix in pending:
+            assert isinstance(node, cst.FunctionDef)
+            self.analyze_def(node, closure, prefix)
+
+    def bind_params(self: FunctionBuilder, params: cst.Parameters, grader: str | None) -> None:
+        vocab = self.ctx.vocab
+        all_params = [*params.posonly_params, *params.params, *params.kwonly_params]
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                all_params.append(star)
+        for param in all_params:
+            name = param.name.value
+            value = CLEAN
+            if param.default is not None:
+                value = self.eval(param.default)
+                value = Value(elem=value.elem, fields=value.fields, info=value.info) \
+                    if not deep(value) else value
+            reg = vocab.registration_param(name) if grader is not None else None
+            if reg is not None and param is not params.star_kwarg:
+                kind, is_collection = reg
+                src = self.ctx.node(self.scope, param.name, f"src:param:{name}",
+                                    f"`{name}` is the completion parameter of registered "
+                                    f"grader `{grader}`", step="source", source_kind=kind)
+                item = whole(frozenset((src,)))
+                value = Value(elem=item) if is_collection else item
+                self.state.env[name] = value
+                continue
+            flag = isinstance(param.default, FLAG_DEFAULTS) or (
+                isinstance(param.default, cst.Name) and param.default.value in ("True",
+                                                                                "False"))
+            if flag or name in ("self", "cls"):
+                self.state.env[name] = value
+                continue
+            kind_ = vocab.name_source_kind(name)
+            if kind_ is not None:
+                src = self.ctx.node(self.scope, param.name, f"src:param:{name}",
+                                    f"`{name}` holds reasoning (by its name)", step="source",
+                                    source_kind=kind_)
+                value = Value(shape=frozenset((src,)) | value.shape, elem=value.elem,
+                              fields=value.fields)
+            self.state.env[name] = value
+
+
+def qualify(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _returns_name(fn: cst.FunctionDef | None, name: str) -> bool:
+    if fn is None:
+        return False
+    found = False
+
+    class V(cst.CSTVisitor):
+        def visit_Return(self, node: cst.Return) -> None:
+            nonlocal found
+            if isinstance(node.value, cst.Name) and node.value.value == name:
+                found = True
+
+    fn.body.visit(V())
+    return found
+
+
+def _walk(node: cst.CSTNode):  # noqa: ANN202
+    yield node
+    for child in node.children:
+        yield from _walk(child)
+
+
+_ = NO_NODES

@@ -1,0 +1,175 @@
+"""The abstract values the builder tracks for every expression.
+
+A value records *which graph nodes' taint flows into it*, split by structure:
+``shape`` is the value itself (its text, its length, its truth), ``elem`` the items of a
+collection not covered by a constant key, ``fields`` constant keys and attributes. A batch of
+completions is ``Value(elem=Value(shape={src}))``: its items are tainted, its length is not.
+``info`` carries symbolic facts that make sanitizers and tag idioms recognizable through
+variables (a constant string, the result of ``s.split("</think>")``, a regex match...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+NodeId = tuple[Any, ...]
+Nodes = frozenset[NodeId]
+NO_NODES: Nodes = frozenset()
+MAX_DEPTH = 6  # nesting beyond this collapses into the shape: loops like `x = [x]` terminate
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    shape: Nodes = NO_NODES
+    elem: Value | None = None
+    fields: tuple[tuple[str, Value], ...] = ()  # sorted by key
+    info: Any = None  # a frozen fact from graph/facts.py, or None
+    from_grader: bool = False  # derived from a grader call's result (a judge's own reasoning)
+
+    def field(self, key: str) -> Value | None:
+        for k, v in self.fields:
+            if k == key:
+                return v
+        return None
+
+    @property
+    def is_clean(self) -> bool:
+        return not deep(self)
+
+
+CLEAN = Value()
+
+
+def attr_key(name: str) -> str:
+    return "." + name
+
+
+def item_key(key: object) -> str:
+    """Constant subscript keys: strings and ints live apart from attributes."""
+    if isinstance(key, str):
+        return "'" + key
+    return "#" + repr(key)
+
+
+def deep(v: Value | None) -> Nodes:
+    """Every node whose taint is anywhere inside ``v``: what a sink receiving ``v`` sees."""
+    if v is None:
+        return NO_NODES
+    if v.elem is None and not v.fields:
+        return v.shape
+    out = set(v.shape)
+    out |= deep(v.elem)
+    for _, f in v.fields:
+        out |= deep(f)
+    return frozenset(out)
+
+
+def whole(nodes: Nodes, info: Any = None) -> Value:
+    return Value(shape=frozenset(nodes), info=info)
+
+
+def collection(elem: Value | None, shape: Nodes = NO_NODES) -> Value:
+    if elem is not None and elem == CLEAN:
+        elem = None
+    return Value(shape=shape, elem=elem)
+
+
+def join(a: Value | None, b: Value | None, depth: int = 0) -> Value:
+    if a is None:
+        return b if b is not None else CLEAN
+    if b is None or a is b or a == b:
+        return a
+    if depth >= MAX_DEPTH:
+        return Value(shape=deep(a) | deep(b))
+    elem: Value | None
+    if a.elem is None:
+        elem = b.elem
+    elif b.elem is None:
+        elem = a.elem
+    else:
+        elem = join(a.elem, b.elem, depth + 1)
+    fields = a.fields
+    if b.fields:
+        merged = dict(a.fields)
+        for k, v in b.fields:
+            merged[k] = join(merged[k], v, depth + 1) if k in merged else v
+        fields = tuple(sorted(merged.items()))
+    return Value(
+        shape=a.shape | b.shape,
+        elem=elem,
+        fields=fields,
+        info=a.info if a.info == b.info else None,
+        from_grader=a.from_grader and b.from_grader,
+    )
+
+
+def join_all(values: list[Value]) -> Value:
+    out = CLEAN
+    for v in values:
+        out = join(out, v)
+    return out
+
+
+def add_shape(v: Value, nodes: Nodes) -> Value:
+    if not nodes or nodes <= v.shape:
+        return v
+    return replace(v, shape=v.shape | nodes)
+
+
+def add_deep(v: Value, nodes: Nodes) -> Value:
+    """Implicit flow: the condition taints the value as a whole."""
+    return add_shape(v, nodes)
+
+
+def read(v: Value, key: str | None, index_taint: Nodes = NO_NODES) -> Value:
+    """``v[key]`` / ``v.attr``: the item plus the container's own taint (a tainted text's
+    characters are tainted) plus a tainted index (a reasoning length selecting an item)."""
+    if key is None:
+        parts = [v.elem] + [f for _, f in v.fields]
+        sub = join_all([p for p in parts if p is not None])
+    else:
+        found = v.field(key)
+        sub = found if found is not None else (v.elem or CLEAN)
+    extra = v.shape | index_taint
+    if not extra:
+        return sub if not v.from_grader or sub.from_grader else replace(sub, from_grader=True)
+    return Value(shape=sub.shape | extra, elem=sub.elem, fields=sub.fields, info=sub.info,
+                 from_grader=v.from_grader or sub.from_grader)
+
+
+def elements(v: Value) -> Value:
+    """What iterating ``v`` yields."""
+    return read(v, None)
+
+
+def set_field(v: Value, key: str, item: Value) -> Value:
+    """A strong update of one constant key (the container is a local value)."""
+    merged = dict(v.fields)
+    merged[key] = item
+    return replace(v, fields=tuple(sorted(merged.items())), info=None)
+
+
+def add_elem(v: Value, item: Value) -> Value:
+    """A weak update: ``xs.append(item)``, ``d[k] = item`` with an unknown key."""
+    return replace(v, elem=join(v.elem, item) if v.elem is not None else item, info=None)
+
+
+def clean_like(info: Any = None) -> Value:
+    return Value(info=info)
+
+
+def relabel(v: Value, make: Callable[[str, Nodes], NodeId], path: str = "",
+            depth: int = 0) -> Value:
+    """Route every non-empty taint set of ``v`` through a fresh node (a step of the path),
+    keeping the structure: ``d = {"answer": a, "reasoning": r}`` keeps the two keys apart."""
+    shape = frozenset((make(path, v.shape),)) if v.shape else NO_NODES
+    if depth >= MAX_DEPTH:
+        inner = deep(v) - v.shape
+        if inner:
+            shape = shape | {make(path + "*", frozenset(inner))}
+        return Value(shape=shape, info=v.info, from_grader=v.from_grader)
+    elem = relabel(v.elem, make, path + "[]", depth + 1) if v.elem is not None else None
+    fields = tuple((k, relabel(f, make, path + k, depth + 1)) for k, f in v.fields)
+    return Value(shape=shape, elem=elem, fields=fields, info=v.info, from_grader=v.from_grader)

@@ -1,0 +1,148 @@
+"""The validated, merged rule set. Frozen: it crosses into every worker process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from leakcheck.types import RuleInfo
+from leakcheck.words import contains_phrase
+
+
+@dataclass(frozen=True, slots=True)
+class WordSet:
+    """A vocabulary: single words and word sequences, matched word by word."""
+
+    phrases: tuple[tuple[str, ...], ...] = ()
+
+    def matches(self, words: tuple[str, ...]) -> bool:
+        return any(contains_phrase(words, p) for p in self.phrases)
+
+    def __or__(self, other: WordSet) -> WordSet:
+        return WordSet(tuple(dict.fromkeys(self.phrases + other.phrases)))
+
+
+EMPTY_WORDS = WordSet()
+
+
+@dataclass(frozen=True, slots=True)
+class WordRule:
+    """Words that must match, and words that veto the match."""
+
+    kind: str
+    words: WordSet
+    unless: WordSet = EMPTY_WORDS
+
+    def matches(self, words: tuple[str, ...]) -> bool:
+        return self.words.matches(words) and not self.unless.matches(words)
+
+
+@dataclass(frozen=True, slots=True)
+class ParserSource:
+    """A reasoning parser whose result holds the reasoning and the answer apart."""
+
+    kind: str
+    callees: frozenset[str]
+    cot_items: tuple[int, ...] = ()
+    clean_items: tuple[int, ...] = ()
+    cot_keys: tuple[str, ...] = ()
+    clean_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TagPair:
+    open: str
+    close: str
+
+
+@dataclass(frozen=True, slots=True)
+class TagSource:
+    kind: str
+    pairs: tuple[TagPair, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationSource:
+    """Which parameters of a registered grader are raw completions."""
+
+    kind: str
+    params: frozenset[str]
+    param_words: WordSet
+    collections: frozenset[str]
+    collection_last_words: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeSource:
+    kind: str
+    callees: frozenset[str]
+    batch_callees: frozenset[str]
+    receiver_words: WordSet
+    any_receiver_callees: frozenset[str]
+    unless_value_words: WordSet
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeSource:
+    """An access chain such as ``outputs[].text``: attribute names and ``[]`` for subscripts."""
+
+    kind: str
+    chain: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationSinks:
+    keywords: frozenset[str]
+    trainers: frozenset[str]
+    trainer_slot: int
+    rubrics: frozenset[str]
+    rubric_keywords: frozenset[str]
+    add_functions: frozenset[str]
+    decorator_words: WordSet
+    registry_words: WordSet
+    def_rule: WordRule
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSinks:
+    rule: WordRule
+    methods: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class MaySeeReasoning:
+    words: WordSet
+    qualified_names: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerExtraction:
+    pairs: tuple[tuple[WordSet, WordSet], ...]
+    answer_tags: tuple[TagPair, ...]
+    answer_openers: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    rules: tuple[RuleInfo, ...]
+    name_sources: tuple[WordRule, ...]
+    call_sources: tuple[WordRule, ...]
+    parsers: tuple[ParserSource, ...]
+    tags: tuple[TagSource, ...]
+    registration_sources: tuple[RegistrationSource, ...]
+    decoders: tuple[DecodeSource, ...]
+    attribute_sources: tuple[AttributeSource, ...]
+    call_sinks: tuple[WordRule, ...]
+    may_see_reasoning: MaySeeReasoning
+    registration_sinks: tuple[RegistrationSinks, ...]
+    stores: tuple[StoreSinks, ...]
+    answer_extraction: AnswerExtraction
+    strip_pairs: tuple[tuple[WordSet, WordSet], ...]
+    sanitizer_names: frozenset[str]
+    files: tuple[str, ...]
+    digest: str  # hash of every pack's bytes: part of any cache key
+
+    def rule_for_kind(self, kind: str) -> RuleInfo:
+        for rule in self.rules:
+            if rule.kind == kind:
+                return rule
+        raise KeyError(kind)

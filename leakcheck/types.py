@@ -1,0 +1,119 @@
+"""Frozen values that cross module boundaries.
+
+Nothing here imports from the rest of leakcheck, so every stage can depend on it.
+Columns are 1-based; ``end_column`` is the column just after the last character,
+as SARIF defines it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Span:
+    """A region of one file: ``path`` is POSIX and relative to the project root."""
+
+    path: str
+    start_line: int
+    start_column: int
+    end_line: int
+    end_column: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.start_line}:{self.start_column}"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One hop of a witness path: where the tainted value is, and what happened to it."""
+
+    span: Span
+    message: str
+    kind: str = "flow"  # "source" | "flow" | "call" | "return" | "sink"
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    """An inline ``# leakcheck: ignore`` that covers a finding."""
+
+    span: Span
+    rules: tuple[str, ...]  # empty: every rule
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One sink location reached by tainted data, with the path that proves it."""
+
+    rule_id: str
+    rule_name: str
+    level: str  # "error" | "warning" | "note"
+    kind: str  # the taint kind reported (the highest-priority kind that reaches the sink)
+    kinds: tuple[str, ...]  # every taint kind that reaches the sink, sorted
+    message: str
+    message_template: str
+    message_args: tuple[tuple[str, str], ...]
+    sink: Span
+    sink_description: str
+    source: Span
+    source_description: str
+    path: tuple[Step, ...]
+    fingerprint: str
+    suppression: Suppression | None = None
+
+    @property
+    def suppressed(self) -> bool:
+        return self.suppression is not None
+
+
+@dataclass(frozen=True, slots=True)
+class FileError:
+    """A file that could not be read, parsed or analyzed; the run goes on without it."""
+
+    path: str
+    line: int
+    column: int
+    kind: str  # "read" | "encoding" | "syntax" | "internal"
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """Everything a run produced, already sorted for deterministic output."""
+
+    root: str  # absolute POSIX path of the project root
+    files: tuple[str, ...]  # analyzed files, relative to root
+    findings: tuple[Finding, ...]
+    file_errors: tuple[FileError, ...]
+    rules: tuple["RuleInfo", ...] = field(default=())
+    elapsed_seconds: float = 0.0
+
+    @property
+    def active_findings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if not f.suppressed)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleDoc:
+    """A rule's documentation in fixed sections (ruff's layout)."""
+
+    what: str
+    why: str
+    example: str
+    fix: str
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    """Reporting metadata of one rule, as declared by its pack."""
+
+    id: str
+    name: str
+    kind: str
+    level: str
+    short_description: str
+    full_description: str
+    message: str  # template with {source} and {sink}
+    doc: RuleDoc
+    priority: int = 0
