@@ -11,6 +11,10 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 from leakcheck.types import FileError
 
 _AT = re.compile(r"error at (\d+):(\d+)")
+# CPython refuses more than 200 nested brackets; libcst's native parser can overflow the
+# C stack long before reporting anything, so such input is rejected up front.
+MAX_NESTING = 200
+_DEEP_RUN = re.compile(rb"(?:[(\[{][ \t\r\n\\]*){%d}" % (MAX_NESTING + 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,11 +27,15 @@ def parse_source(path: str, data: bytes) -> Parsed | FileError:
     if b"\0" in data:
         line = data[: data.index(b"\0")].count(b"\n") + 1
         return FileError(path, line, 1, "syntax", "source contains a null byte")
+    deep = _DEEP_RUN.search(data)
+    if deep is not None:
+        line = data[: deep.start()].count(b"\n") + 1
+        return FileError(path, line, 1, "syntax",
+                         f"syntax error: too many nested parentheses (more than {MAX_NESTING})")
     try:
         module = cst.parse_module(data)
     except cst.ParserSyntaxError as exc:
-        line, col = _syntax_location(exc, data)
-        message = str(exc).splitlines()[0] if str(exc) else "invalid syntax"
+        line, col, message = _syntax_location(exc, data)
         return FileError(path, line, col, "syntax", f"syntax error: {message}")
     except (UnicodeDecodeError, LookupError, SyntaxError) as exc:
         return FileError(path, 1, 1, "encoding", f"cannot decode source: {exc}")
@@ -43,10 +51,21 @@ def parse_source(path: str, data: bytes) -> Parsed | FileError:
     return Parsed(wrapper.module, positions)
 
 
-def _syntax_location(exc: cst.ParserSyntaxError, data: bytes) -> tuple[int, int]:
-    # libcst's raw_line can be one past the real line; its message says "error at L:C"
-    m = _AT.search(str(exc)) or _AT.search(getattr(exc, "message", "") or "")
+def _syntax_location(exc: cst.ParserSyntaxError, data: bytes) -> tuple[int, int, str]:
+    """Where and what the error is. libcst reports where its parser gave up (often the
+    next line) and its raw_line can be off by one more; CPython's compiler, asked only once
+    the file has already failed, names the line a person would fix."""
+    try:
+        compile(data, "<leakcheck>", "exec", dont_inherit=True, flags=0x400)  # ONLY_AST
+    except SyntaxError as err:
+        if err.lineno:
+            return err.lineno, max(1, err.offset or 1), err.msg or "invalid syntax"
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    detail = str(exc).splitlines()
+    message = next((d.split(": ", 2)[-1] for d in detail if "error at" in d), "invalid syntax")
+    m = _AT.search(str(exc))
     if m:
-        return int(m.group(1)), int(m.group(2)) + 1
+        return int(m.group(1)), int(m.group(2)) + 1, message
     line = max(1, min(exc.raw_line, data.count(b"\n") + 1))
-    return line, exc.raw_column + 1
+    return line, exc.raw_column + 1, message

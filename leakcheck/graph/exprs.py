@@ -363,7 +363,7 @@ class ExprMixin:
                 out = Value(shape=out.shape | kt, elem=join(out.elem, value), fields=out.fields)
                 continue
             if self.ctx.vocab.name_source_kind(key) and not is_literal(el.value) \
-                    and not value.from_grader:
+                    and not value.from_grader and not isinstance(value.info, facts.FunctionRef):
                 value = self.read_source(el, key, CLEAN, value)
             out = set_field(out, item_key(key), value)
         return out

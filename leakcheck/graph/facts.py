@@ -56,7 +56,7 @@ class FindAll:
 
 @dataclass(frozen=True, slots=True)
 class FunctionRef:
-    """A reference to a function defined in view (a def or a lambda), by its qualname."""
+    """A name bound by def, class or import (never a source by name), by qualified name."""
 
     qualname: str
 

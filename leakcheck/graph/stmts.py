@@ -35,6 +35,8 @@ class StmtMixin:
                 if not self.exec_small(small):
                     return False
             return True
+        if isinstance(stmt, cst.BaseSmallStatement):  # the body of `def f(): ...`
+            return self.exec_small(stmt)
         handler = getattr(self, "s_" + type(stmt).__name__, None)
         if handler is None:
             self.unknown_expr(stmt)
@@ -103,14 +105,15 @@ class StmtMixin:
         if isinstance(names, cst.ImportStar):
             return
         for alias in names:
+            ref = Value(info=facts.FunctionRef(".".join(dotted_name(alias.name) or ())))
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                self.state.env[alias.asname.name.value] = CLEAN
+                self.state.env[alias.asname.name.value] = ref
             elif isinstance(alias.name, cst.Name):
-                self.state.env[alias.name.value] = CLEAN
+                self.state.env[alias.name.value] = ref
             else:
                 top = dotted_name(alias.name)
                 if top:
-                    self.state.env[top[0]] = CLEAN
+                    self.state.env[top[0]] = Value(info=facts.FunctionRef(top[0]))
 
     # -- branches --------------------------------------------------------------------
     def branch(self: FunctionBuilder, body: cst.BaseSuite | list, cond: frozenset,
@@ -281,7 +284,8 @@ class StmtMixin:
         body.class_scope = True
         body.exec_block(node.body)
         self.pending_defs.extend(body.pending_defs)
-        self.state.env[node.name.value] = CLEAN
+        self.state.env[node.name.value] = Value(info=facts.FunctionRef(
+            qualify(self.scope, node.name.value)))
         return True
 
     def is_class_scope(self: FunctionBuilder) -> bool:

@@ -1,0 +1,96 @@
+"""``--format json``: a documented, versioned record of a run (README "JSON output").
+
+Version 1. Additive changes (new keys) keep the version; renaming, removing or changing the
+meaning of a key bumps it. Keys are sorted and nothing depends on the clock, so the same
+tree gives byte-identical output.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from leakcheck.report.base import TOOL_NAME, summarize, tool_version
+from leakcheck.types import CheckResult, FileError, Finding, Span, Step
+
+JSON_FORMAT_VERSION = 1
+
+
+def _span(span: Span) -> dict[str, Any]:
+    return {
+        "path": span.path,
+        "start_line": span.start_line,
+        "start_column": span.start_column,
+        "end_line": span.end_line,
+        "end_column": span.end_column,
+    }
+
+
+def _step(step: Step) -> dict[str, Any]:
+    return {"location": _span(step.span), "message": step.message, "kind": step.kind}
+
+
+def _finding(finding: Finding) -> dict[str, Any]:
+    suppression = finding.suppression
+    return {
+        "rule_id": finding.rule_id,
+        "rule_name": finding.rule_name,
+        "level": finding.level,
+        "kind": finding.kind,
+        "kinds": list(finding.kinds),
+        "message": finding.message,
+        "message_template": finding.message_template,
+        "message_args": dict(finding.message_args),
+        "sink": {**_span(finding.sink), "description": finding.sink_description},
+        "source": {**_span(finding.source), "description": finding.source_description},
+        "path": [_step(s) for s in finding.path],
+        "fingerprint": finding.fingerprint,
+        "suppressed": suppression is not None,
+        "suppression": None
+        if suppression is None
+        else {
+            "reason": suppression.reason,
+            "rules": list(suppression.rules),
+            "location": _span(suppression.span),
+        },
+    }
+
+
+def _file_error(error: FileError) -> dict[str, Any]:
+    return {
+        "path": error.path,
+        "line": error.line,
+        "column": error.column,
+        "kind": error.kind,
+        "message": error.message,
+    }
+
+
+def to_document(result: CheckResult) -> dict[str, Any]:
+    """The JSON document as Python data (tests and embedders use it without re-parsing)."""
+    summary = summarize(result)
+    by_rule: dict[str, dict[str, int]] = {}
+    for rule_id, n in summary.active_by_rule:
+        by_rule.setdefault(rule_id, {"active": 0, "suppressed": 0})["active"] = n
+    for rule_id, n in summary.suppressed_by_rule:
+        by_rule.setdefault(rule_id, {"active": 0, "suppressed": 0})["suppressed"] = n
+    return {
+        "version": JSON_FORMAT_VERSION,
+        "tool": {"name": TOOL_NAME, "version": tool_version()},
+        "root": result.root,
+        "files_analyzed": summary.files_analyzed,
+        "findings": [_finding(f) for f in result.findings],
+        "file_errors": [_file_error(e) for e in result.file_errors],
+        "summary": {
+            "active": summary.active,
+            "suppressed": summary.suppressed,
+            "by_rule": by_rule,
+            "file_errors": summary.file_errors,
+        },
+    }
+
+
+class JsonReporter:
+    def render(self, result: CheckResult, *, color: bool = False) -> str:
+        # ``color`` is part of the protocol; machine formats never carry escapes.
+        return json.dumps(to_document(result), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -1,0 +1,115 @@
+"""SPEC §4: every .py file under the paths, sorted, default excludes; a file that cannot be
+read or parsed is reported and every other file is still analyzed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from leakcheck.api import Options, check_paths
+from leakcheck.discover import discover, find_root
+
+LEAK = (
+    "def judge_reward(completions, **kwargs):\n"
+    "    return [judge(c) for c in completions]\n"
+)
+
+
+def _tree(tmp_path: Path, files: dict[str, bytes | str]) -> Path:
+    for rel, content in files.items():
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            content = content.encode()
+        path.write_bytes(content)
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    return tmp_path
+
+
+def test_sorted_with_default_excludes(tmp_path: Path) -> None:
+    root = _tree(tmp_path, {
+        "src/b.py": "", "src/a.py": "", "src/pkg/c.py": "", ".venv/lib/x.py": "",
+        "build/lib/y.py": "", "node_modules/z.py": "", "src/__pycache__/q.py": "",
+        "src/notes.txt": "", "pkg.egg-info/w.py": "",
+    })
+    found = discover([root])
+    rel = [p.relative_to(root).as_posix() for p in found.files]
+    assert rel == ["src/a.py", "src/b.py", "src/pkg/c.py"]
+
+
+def test_user_exclude(tmp_path: Path) -> None:
+    root = _tree(tmp_path, {"src/a.py": "", "src/gen/parser.py": "", "tests/t.py": ""})
+    found = discover([root], exclude=("gen", "tests/*"))
+    assert [p.relative_to(root).as_posix() for p in found.files] == ["src/a.py"]
+
+
+def test_project_root_is_nearest_marker(tmp_path: Path) -> None:
+    root = _tree(tmp_path, {"src/pkg/a.py": ""})
+    assert find_root([root / "src" / "pkg"]) == root.resolve()
+    assert find_root([root / "src" / "pkg" / "a.py"]) == root.resolve()
+
+
+def test_paths_relative_to_root(tmp_path: Path) -> None:
+    root = _tree(tmp_path, {"src/rewards.py": LEAK})
+    result = check_paths(Options(paths=(str(root / "src"),)))
+    assert result.files == ("src/rewards.py",)
+    assert [f.sink.path for f in result.findings] == ["src/rewards.py", "src/rewards.py"]
+
+
+def test_bad_files_are_reported_and_the_rest_analyzed(tmp_path: Path) -> None:
+    root = _tree(tmp_path, {
+        "a_syntax.py": "def f(:\n    pass\n",
+        "b_latin1.py": b"# -*- coding: latin-1 -*-\nx = '\xe9'\n",  # valid: declared
+        "c_nullbyte.py": b"x = 1\n\x00\n",
+        "d_bad_cookie.py": b"# -*- coding: no-such-codec -*-\nx = 1\n",
+        "e_undecodable.py": b"x = '\xff\xfe'\n",
+        "z_leak.py": LEAK,
+    })
+    (root / "dir.py").mkdir()
+    result = check_paths(Options(paths=(str(root),)))
+    errors = {e.path: e for e in result.file_errors}
+    assert set(errors) == {"a_syntax.py", "c_nullbyte.py", "d_bad_cookie.py",
+                           "e_undecodable.py", "dir.py"}
+    assert errors["a_syntax.py"].kind == "syntax" and errors["a_syntax.py"].line == 1
+    assert errors["c_nullbyte.py"].line == 2
+    assert errors["dir.py"].kind == "read"
+    assert errors["e_undecodable.py"].kind == "encoding"
+    # the leaking file is still analyzed and its findings reported
+    assert {f.sink.path for f in result.findings} == {"z_leak.py"}
+
+
+def test_syntax_error_line_is_the_real_line(tmp_path: Path) -> None:
+    # libcst's raw_line can be off by one (research: `r = randint(,3)` at line 40)
+    body = "\n".join(f"x{i} = {i}" for i in range(39)) + "\nr = randint(,3)\ny = 2\n"
+    root = _tree(tmp_path, {"m.py": body})
+    result = check_paths(Options(paths=(str(root),)))
+    assert [(e.line, e.kind) for e in result.file_errors] == [(40, "syntax")]
+
+
+def test_missing_path_is_reported(tmp_path: Path) -> None:
+    root = _tree(tmp_path, {"a.py": LEAK})
+    result = check_paths(Options(paths=(str(root / "a.py"), str(root / "nope.py"))))
+    assert [e.kind for e in result.file_errors] == ["read"]
+    assert len(result.findings) == 2
+
+
+def test_python312_fstring_is_parsed(tmp_path: Path) -> None:
+    # valid on 3.12+ (PEP 701); the native libcst parser accepts it on 3.11 too
+    root = _tree(tmp_path, {"m.py": 'obs = {"output": "x"}\ns = f"{obs["output"][-10:]}"\n'})
+    result = check_paths(Options(paths=(str(root),)))
+    assert result.file_errors == ()
+
+
+def test_deeply_nested_source_is_a_file_error_not_a_crash(tmp_path: Path) -> None:
+    expr = "(" * 3000 + "1" + ")" * 3000
+    root = _tree(tmp_path, {"deep.py": f"x = {expr}\n", "ok.py": LEAK})
+    result = check_paths(Options(paths=(str(root),)))
+    assert [e.path for e in result.file_errors] == ["deep.py"]
+    assert {f.sink.path for f in result.findings} == {"ok.py"}
+
+
+def test_output_is_deterministic(tmp_path: Path) -> None:
+    root = _tree(tmp_path, {"a.py": LEAK, "b.py": LEAK.replace("judge_reward", "r_score")})
+    first = check_paths(Options(paths=(str(root),)))
+    second = check_paths(Options(paths=(str(root),)))
+    assert [(f.fingerprint, f.path) for f in first.findings] == [
+        (f.fingerprint, f.path) for f in second.findings]

@@ -1,0 +1,158 @@
+"""SPEC §2/§5: rule packs are validated TOML data; a malformed pack names its file and line;
+the engine reads only what the packs declare."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from leakcheck.api import Analyzer
+from leakcheck.errors import RuleFileError
+from leakcheck.ruleset import builtin_pack_paths, load_ruleset
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_builtin_packs_load_and_declare_both_rules() -> None:
+    rules = load_ruleset()
+    ids = {r.id: r for r in rules.rules}
+    assert ids["LC101"].kind == "cot" and ids["LC101"].level == "error"
+    assert ids["LC102"].kind == "completion" and ids["LC102"].level == "warning"
+    assert ids["LC101"].name == "cot-reaches-grader"
+    assert ids["LC102"].name == "unstripped-completion-reaches-grader"
+    assert builtin_pack_paths(), "the shipped packs are found"
+
+
+def test_pack_digest_changes_with_content(tmp_path: Path) -> None:
+    extra = tmp_path / "extra.toml"
+    extra.write_text('[words]\ncot = ["musing"]\n')
+    assert load_ruleset().digest != load_ruleset([extra]).digest
+
+
+def _pack(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    return path
+
+
+def test_toml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    path = _pack(tmp_path, '[words]\ncot = ["a"\nx = 1\n')
+    with pytest.raises(RuleFileError) as info:
+        load_ruleset([path])
+    assert info.value.path == str(path)
+    assert info.value.line is not None and info.value.line >= 2
+    assert str(path) in str(info.value)
+
+
+def test_unknown_key_names_line(tmp_path: Path) -> None:
+    path = _pack(tmp_path, '[words]\nfoo = ["a"]\n\n[sinks.call]\nwords = ["foo"]\nwhords = []\n')
+    with pytest.raises(RuleFileError) as info:
+        load_ruleset([path])
+    assert "whords" in str(info.value)
+    assert info.value.line == 6
+
+
+def test_unknown_section(tmp_path: Path) -> None:
+    path = _pack(tmp_path, '[sinkz]\nwords = []\n')
+    with pytest.raises(RuleFileError, match="unknown section"):
+        load_ruleset([path])
+
+
+def test_wrong_type(tmp_path: Path) -> None:
+    path = _pack(tmp_path, '[words]\ncot = "reasoning"\n')
+    with pytest.raises(RuleFileError, match="list of strings") as info:
+        load_ruleset([path])
+    assert info.value.line == 2
+
+
+def test_unknown_word_list_reference(tmp_path: Path) -> None:
+    path = _pack(tmp_path, '[sinks.call]\nwords = ["nonexistent"]\n')
+    with pytest.raises(RuleFileError, match="unknown word list `nonexistent`") as info:
+        load_ruleset([path])
+    assert info.value.line == 2
+
+
+def test_duplicate_rule_id(tmp_path: Path) -> None:
+    text = (ROOT / "rules" / "cot.toml").read_text()
+    start = text.index("[[rule]]")
+    end = text.index("[[rule]]", start + 1)
+    path = _pack(tmp_path, text[start:end])
+    with pytest.raises(RuleFileError, match="duplicate rule id `LC101`"):
+        load_ruleset([path])
+
+
+def test_rule_doc_section_missing(tmp_path: Path) -> None:
+    path = _pack(tmp_path, '[[rule]]\nid = "LC900"\nname = "x"\nkind = "x"\nlevel = "error"\n'
+                 'short = "s"\nmessage = "m"\n[rule.doc]\nwhat = "w"\nwhy = "y"\nexample = "e"\n')
+    with pytest.raises(RuleFileError, match="missing the `fix` section"):
+        load_ruleset([path])
+
+
+def test_source_kind_without_rule(tmp_path: Path) -> None:
+    path = _pack(tmp_path, '[sources.name]\nkind = "secret"\nwords = ["cot"]\n')
+    with pytest.raises(RuleFileError, match="kind `secret` has no rule"):
+        load_ruleset([path])
+
+
+def test_missing_rule_file() -> None:
+    with pytest.raises(RuleFileError, match="not found"):
+        load_ruleset(["/nonexistent/pack.toml"])
+
+
+def test_every_vocabulary_list_of_the_spec_is_in_the_pack() -> None:
+    pack = tomllib.loads((ROOT / "rules" / "cot.toml").read_text())
+    words = pack["words"]
+    assert {"cot", "reasoning", "thinking", "think", "thought", "thoughts", "scratchpad",
+            "rationale", "monologue", "chain of thought", "reason content"} == set(words["cot"])
+    assert {"reward", "judge", "verify", "score", "rm", "orm", "rubric"} <= set(words["grader"])
+    assert {"log", "wandb", "metric", "metrics", "info"} <= set(words["logging"])
+    assert {"build", "make", "prompt", "template", "stats"} <= set(words["builder"])
+    assert {"gt", "gold", "label", "target"} <= set(words["reference"])
+    assert {"effort", "budget", "tokens", "enable", "parser", "tag", "model"} <= set(
+        words["config"])
+
+
+def _custom_pack(tmp_path: Path) -> Path:
+    """A self-contained pack with invented vocabulary: proves nothing is hard-coded."""
+    path = tmp_path / "custom.toml"
+    path.write_text("""
+[[rule]]
+id = "LC900"
+name = "musing-reaches-oracle"
+kind = "musing"
+level = "error"
+short = "s"
+message = "musing from {source} reaches {sink}"
+[rule.doc]
+what = "w"
+why = "y"
+example = "e"
+fix = "f"
+
+[words]
+musing = ["musing"]
+oracle = ["oracle"]
+
+[sources.name]
+kind = "musing"
+words = ["musing"]
+
+[sinks.call]
+words = ["oracle"]
+""")
+    return path
+
+
+def test_engine_uses_only_declared_vocabulary(tmp_path: Path) -> None:
+    rules = load_ruleset([_custom_pack(tmp_path)], builtin=False)
+    analyzer = Analyzer(rules)
+    source = (
+        "def f(musing, reasoning):\n"
+        "    ask_oracle(musing)\n"  # the custom pack's source and sink
+        "    judge(reasoning)\n"  # the default vocabulary is not loaded: no finding
+    )
+    findings, error = analyzer.analyze("x.py", source.encode())
+    assert error is None
+    assert [(f.rule_id, f.sink.start_line) for f in findings] == [("LC900", 2)]
