@@ -70,7 +70,7 @@ def _sorted(findings: list[Finding]) -> tuple[Finding, ...]:
     return tuple(number_duplicates(ordered))
 
 
-def _on_big_stack(fn, *args):  # noqa: ANN001, ANN002, ANN202
+def _on_big_stack(fn, *args):
     result: list = []
     failure: list[BaseException] = []
 

@@ -72,7 +72,7 @@ def solve_module(ctx: ModuleContext, rules: RuleSet) -> list[Finding]:
 
 
 def _finding(graph: nx.DiGraph, record: SinkRecord, reach: _Reach, source: NodeId,
-             rule, kinds: tuple[str, ...]) -> Finding:  # noqa: ANN001
+             rule, kinds: tuple[str, ...]) -> Finding:
     data = graph.nodes[source]
     source_span: Span = data["span"]
     source_label = f"`{data.get('label', '?')}`"

@@ -86,7 +86,7 @@ class CheckResult:
     files: tuple[str, ...]  # analyzed files, relative to root
     findings: tuple[Finding, ...]
     file_errors: tuple[FileError, ...]
-    rules: tuple["RuleInfo", ...] = field(default=())
+    rules: tuple[RuleInfo, ...] = field(default=())
     elapsed_seconds: float = 0.0
 
     @property

@@ -13,10 +13,11 @@ from contextlib import contextmanager
 
 import libcst as cst
 
+from leakcheck.graph import facts
 from leakcheck.graph.calls import CallMixin
 from leakcheck.graph.context import ModuleContext
 from leakcheck.graph.exprs import _HANDLERS, ExprMixin
-from leakcheck.graph.scan import ModuleScan, const_key, dotted_name, is_literal
+from leakcheck.graph.scan import ModuleScan, const_key, dotted_name
 from leakcheck.graph.state import State
 from leakcheck.graph.stmts import StmtMixin
 from leakcheck.graph.values import (
@@ -70,6 +71,16 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
             return self.globals[name]
         return CLEAN
 
+    def module_alias(self, name: str) -> str | None:
+        """The module a name refers to: ``import re`` / ``import regex as re`` -> its
+        dotted name; an unbound name is taken as itself (a module we cannot see)."""
+        if not self.is_local(name):
+            return name
+        info = self.lookup(name).info
+        if isinstance(info, facts.FunctionRef):
+            return info.qualname
+        return None
+
     def is_local(self, name: str) -> bool:
         return name in self.state.env or name in self.closure or (
             self.globals is not None and name in self.globals)
@@ -108,8 +119,8 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
         label = self.ctx.code(at, 40) if not isinstance(at, cst.Name) else name
 
         def make(path: str, nodes: Nodes) -> tuple:
-            node = self.ctx.node(self.scope, at, f"bind:{name}{path}", f"assigned to `{name}`"
-                                 if not path else f"assigned to `{name}` (part)")
+            node = self.ctx.node(self.scope, at, f"bind:{name}{path}",
+                                 f"assigned to `{name}`{_describe_part(path)}")
             self.ctx.flow(nodes, node)
             return node
 
@@ -138,7 +149,8 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
                                      el, literal)
                     continue
                 key = i if star is None or i < star else i - n
-                self.bind_target(el.value, self.index_value(value, key), el.value, literal)
+                self.bind_target(el.value, self.index_value(value, key, el.value), el.value,
+                                 literal)
         elif isinstance(target, cst.StarredElement):
             self.bind_target(target.value, Value(shape=value.shape, elem=elements(value)), at,
                              literal)
@@ -147,15 +159,11 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
         else:
             self.unknown_expr(target)
 
-    def index_value(self, value: Value, key: int) -> Value:
-        return self.index_of_const(value, key)
-
-    def index_of_const(self, value: Value, key: int) -> Value:
-        info = value.info
-        from leakcheck.graph import facts  # local: avoid a cycle at import time
-
-        if isinstance(info, facts.Split):
-            return read(value, item_key(key))  # unpacking a split: positions are unknown
+    def index_value(self, value: Value, key: int, at: cst.CSTNode) -> Value:
+        """Element ``key`` of an unpacked value: ``before, _, after = s.partition(TAG)``
+        follows the same tag rules as ``s.partition(TAG)[0]``."""
+        if isinstance(value.info, facts.Split):
+            return self.split_item(at, value, value.info, key)
         return read(value, item_key(key))
 
     # -- stores ----------------------------------------------------------------------
@@ -225,9 +233,8 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
         """Write back a mutated container reached through local names (``x``, ``self.d``)."""
         if isinstance(base_expr, cst.Name):
             name = base_expr.value
-            if name in self.state.env or name in self.closure or self.globals is None:
-                self.state.env[name] = updated
-            elif self.globals is not None and name in self.globals:
+            if self.globals is None or name in self.state.env or name in self.closure or (
+                    name in self.globals):
                 self.state.env[name] = updated
         elif isinstance(base_expr, cst.Attribute):
             owner = self.eval(base_expr.value)
@@ -264,5 +271,20 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
         sub.record_return(node.body, sub.eval(node.body))
 
 
-def _unused() -> None:
-    _ = (CLEAN, is_literal, deep)
+def _describe_part(path: str) -> str:
+    """Which part of a structured value a binding step carries: `` (its items)``,
+    `` (key 'reasoning')``, `` (attribute answer)``."""
+    if not path:
+        return ""
+    if path.startswith("[]"):
+        return " (its items)"
+    head = path[1:].split("[]", 1)[0]
+    for sep in (".", "'", "#"):
+        head = head.split(sep, 1)[0]
+    if path[0] == ".":
+        return f" (attribute `{head}`)"
+    if path[0] == "'":
+        return f" (key `{head}`)"
+    if path[0] == "#":
+        return f" (item {head})"
+    return ""

@@ -198,7 +198,7 @@ class CallMixin:
 
     # -- builtins --------------------------------------------------------------------
     def builtin_call(self: FunctionBuilder, node: cst.Call, name: str, args: Args) -> Value | None:
-        if self.is_local(name):
+        if self.is_local(name) and not isinstance(self.lookup(name).info, facts.FunctionRef):
             return None
         first = args.get(0)
         if name == "len" and first is not None:
@@ -218,8 +218,7 @@ class CallMixin:
             return Value(shape=first.shape, elem=Value(fields=((item_key(1), elements(first)),
                                                                (item_key(-1), elements(first)))))
         if name in KEEP_ELEMENTS and first is not None:
-            return Value(shape=first.shape, elem=elements(first) if not first.info else
-                         elements(first), from_grader=first.from_grader)
+            return Value(shape=first.shape, elem=elements(first), from_grader=first.from_grader)
         if name == "next" and first is not None:
             default = args.get(1)
             return join(elements(first), default) if default is not None else elements(first)
@@ -249,7 +248,7 @@ class CallMixin:
         func = node.func
         assert isinstance(func, cst.Attribute)
         base_expr = func.value
-        if len(dotted) == 2 and dotted[0] in RE_MODULES and not self.is_local(dotted[0]):
+        if len(dotted) == 2 and self.module_alias(dotted[0]) in RE_MODULES:
             return self.regex_call(node, method, None, args)
         if isinstance(receiver.info, facts.Pattern):
             return self.regex_call(node, method, receiver.info.pattern, args)
@@ -267,8 +266,8 @@ class CallMixin:
                              fields=fields)
         if method in STR_SPLITS or method in STR_FINDS:
             sep = args.get(0, "sep")
-            tag = self.ctx.vocab.tag(facts.const_str(sep.info) if sep is not None else "\0"
-                                     or "\0")
+            sep_text = facts.const_str(sep.info) if sep is not None else None
+            tag = self.ctx.vocab.tag(sep_text) if sep_text is not None else None
             if tag is not None:
                 taint = deep(receiver)
                 if method in STR_SPLITS:
@@ -368,7 +367,7 @@ class CallMixin:
         if fn == "findall":
             if role.answer_only:
                 return CLEAN
-            if role.groups and role.groups[0] == "cot" or (not role.groups and role.strips_cot):
+            if (role.groups and role.groups[0] == "cot") or (not role.groups and role.strips_cot):
                 cut = self.cot_cut(node, text, "captured inside the think section", role.kind)
                 return Value(shape=cut.shape, elem=cut)
             return whole(deep(text))
@@ -386,10 +385,13 @@ class CallMixin:
         for i, v in enumerate(args.positional):
             if i < len(names):
                 out = set_field(out, attr_key(names[i]), v)
+                out = set_field(out, item_key(i), v)  # a NamedTuple is indexable too
             else:
                 out = Value(shape=out.shape | deep(v), fields=out.fields)
         for k, v in args.keywords.items():
             out = set_field(out, attr_key(k), v)
+            if k in names:
+                out = set_field(out, item_key(names.index(k)), v)
         return out
 
 

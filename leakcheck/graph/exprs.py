@@ -99,14 +99,16 @@ class ExprMixin:
             return self.e_literal(node)
         return self.lookup(node.value)
 
-    def e_fstring(self: FunctionBuilder, node: cst.FormattedString) -> Value:
+    def e_fstring(self: FunctionBuilder,
+                  node: cst.FormattedString | cst.TemplatedString) -> Value:
         out: Nodes = NO_NODES
         for part in node.parts:
-            if isinstance(part, cst.FormattedStringExpression):
+            if isinstance(part, (cst.FormattedStringExpression, cst.TemplatedStringExpression)):
                 out |= deep(self.eval(part.expression))
                 if part.format_spec:
                     for spec in part.format_spec:
-                        if isinstance(spec, cst.FormattedStringExpression):
+                        if isinstance(spec, (cst.FormattedStringExpression,
+                                             cst.TemplatedStringExpression)):
                             out |= deep(self.eval(spec.expression))
         return whole(out)
 
@@ -340,11 +342,11 @@ class ExprMixin:
         shape = frozenset().union(*(s.shape for s in spread)) if spread else NO_NODES
         fields: list[tuple[str, Value]] = []
         if not spread and not isinstance(node, cst.Set):
+            # every position is known, clean ones included: `(answer, reasoning)[0]` is clean
             n = len(items)
             for i, v in enumerate(items):
-                if v != CLEAN or v.info is not None:
-                    fields.append((item_key(i), v))
-                    fields.append((item_key(i - n), v))
+                fields.append((item_key(i), v))
+                fields.append((item_key(i - n), v))
         consts = tuple(v.info.value for v in items if isinstance(v.info, facts.Const))
         info = facts.Const(consts) if not spread and len(consts) == len(items) and items else None
         return Value(shape=shape, elem=elem, fields=tuple(sorted(fields)), info=info)
@@ -385,6 +387,8 @@ class ExprMixin:
                     key, value = self.eval(node.key), self.eval(node.value)
                     item = Value(shape=deep(key), elem=None) if key.shape else CLEAN
                     item = join(value, item)
+                elif isinstance(node, cst.StarredDictComp):
+                    item = join(elements(self.eval(node.value)), CLEAN)  # {**d for d in ds}
                 else:
                     item = self.eval(node.elt)  # type: ignore[attr-defined]
         finally:
@@ -421,6 +425,7 @@ _HANDLERS = {
     cst.Ellipsis: ExprMixin.e_literal,
     cst.ConcatenatedString: ExprMixin.e_concat,
     cst.FormattedString: ExprMixin.e_fstring,
+    cst.TemplatedString: ExprMixin.e_fstring,
     cst.Attribute: ExprMixin.e_attribute,
     cst.Subscript: ExprMixin.e_subscript,
     cst.BinaryOperation: ExprMixin.e_binop,
@@ -441,4 +446,5 @@ _HANDLERS = {
     cst.SetComp: ExprMixin.e_comprehension,
     cst.GeneratorExp: ExprMixin.e_comprehension,
     cst.DictComp: ExprMixin.e_comprehension,
+    cst.StarredDictComp: ExprMixin.e_comprehension,
 }

@@ -16,8 +16,8 @@ from leakcheck.ruleset.match import Vocabulary
 COT, CLEAN, INHERIT = "cot", "clean", "inherit"
 _UNESCAPE = re.compile(r"\\([^A-Za-z0-9])")
 # the part of a pattern before a closing tag that matches "anything from the start"
-_WILDCARD_HEAD = re.compile(r"^\^?(?:\(\?[a-zA-Z]+\))?(?:\\s\*)?(?:\.\*\??|\[\\s\\S\]\*\??|\[\\S\\s\]\*\??"
-                            r"|\(\.\|\\n\)\*\??)$")
+_WILDCARD_HEAD = re.compile(r"^\^?(?:\(\?[a-zA-Z]+\))?(?:\\s\*)?"
+                            r"(?:\.\*\??|\[\\s\\S\]\*\??|\[\\S\\s\]\*\??|\(\.\|\\n\)\*\??)$")
 _WHITESPACE_TAIL = re.compile(r"^(?:\\s[*+]|\\n[*+]?|\s)*\$?$")
 
 
@@ -102,9 +102,8 @@ class RegexReader:
             after = _UNESCAPE.sub(r"\1", pattern[end + 1:]) if end >= 0 else ""
             last = self._last_tag(before)
             think_end = last[0] if last else 0
-            if self._answer_before(before, after, think_end):
-                role = CLEAN
-            elif last is not None and last[1] == "close":
+            after_close = last is not None and last[1] == "close"
+            if after_close or self._answer_before(before, after, think_end):
                 role = CLEAN
             elif last is not None and last[1] == "open":
                 role, kind = COT, last[2]

@@ -24,17 +24,11 @@ class StmtMixin:
         """Run statements on self.state; False when control cannot fall through."""
         stmts = body.body if isinstance(body, (cst.IndentedBlock, cst.SimpleStatementSuite)) \
             else body
-        for stmt in stmts:
-            if not self.exec_stmt(stmt):
-                return False
-        return True
+        return all(self.exec_stmt(stmt) for stmt in stmts)
 
     def exec_stmt(self: FunctionBuilder, stmt: cst.CSTNode) -> bool:
         if isinstance(stmt, cst.SimpleStatementLine):
-            for small in stmt.body:
-                if not self.exec_small(small):
-                    return False
-            return True
+            return all(self.exec_small(small) for small in stmt.body)
         if isinstance(stmt, cst.BaseSmallStatement):  # the body of `def f(): ...`
             return self.exec_small(stmt)
         handler = getattr(self, "s_" + type(stmt).__name__, None)
@@ -87,7 +81,7 @@ class StmtMixin:
             self.delete(node.target)
         elif isinstance(node, (cst.Import, cst.ImportFrom)):
             self.bind_imports(node)
-        elif isinstance(node, (cst.Pass, cst.Global, cst.Nonlocal)):
+        elif isinstance(node, (cst.Pass, cst.Global, cst.Nonlocal, cst.TypeAlias)):
             pass
         else:
             self.unknown_expr(node)
@@ -166,15 +160,13 @@ class StmtMixin:
     def bind_pattern(self: FunctionBuilder, pattern: cst.MatchPattern, subject: Value,
                      at: cst.CSTNode) -> None:
         for sub in _walk(pattern):
-            if isinstance(sub, cst.MatchAs) and sub.name is not None:
-                self.bind_name(sub.name.value, whole(deep(subject)), sub.name, False)
-            elif isinstance(sub, cst.MatchStar) and sub.name is not None:
+            if isinstance(sub, (cst.MatchAs, cst.MatchStar)) and sub.name is not None:
                 self.bind_name(sub.name.value, whole(deep(subject)), sub.name, False)
             elif isinstance(sub, cst.MatchMapping) and sub.rest is not None:
                 self.bind_name(sub.rest.value, whole(deep(subject)), sub.rest, False)
 
     # -- loops -----------------------------------------------------------------------
-    def loop(self: FunctionBuilder, run_body, orelse: cst.Else | None) -> bool:  # noqa: ANN001
+    def loop(self: FunctionBuilder, run_body, orelse: cst.Else | None) -> bool:
         entry = self.state.copy()
         head = entry.copy()
         exits: list[State | None] = [entry.copy()]
@@ -384,7 +376,7 @@ def _returns_name(fn: cst.FunctionDef | None, name: str) -> bool:
     return found
 
 
-def _walk(node: cst.CSTNode):  # noqa: ANN202
+def _walk(node: cst.CSTNode):
     yield node
     for child in node.children:
         yield from _walk(child)

@@ -152,8 +152,13 @@ def set_field(v: Value, key: str, item: Value) -> Value:
 
 
 def add_elem(v: Value, item: Value) -> Value:
-    """A weak update: ``xs.append(item)``, ``d[k] = item`` with an unknown key."""
-    return replace(v, elem=join(v.elem, item) if v.elem is not None else item, info=None)
+    """A weak update: ``xs.append(item)``, ``d[k] = item`` with an unknown key. Positions
+    are no longer known (``xs[-1]`` is now the new item), so positional fields fold into
+    the items; string keys and attributes stay."""
+    positional = [f for k, f in v.fields if k.startswith("#")]
+    elem = join_all([e for e in (v.elem, item, *positional) if e is not None])
+    fields = tuple((k, f) for k, f in v.fields if not k.startswith("#"))
+    return Value(shape=v.shape, elem=elem, fields=fields, from_grader=v.from_grader)
 
 
 def clean_like(info: Any = None) -> Value:
