@@ -95,7 +95,9 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
     def condition(self, test: cst.BaseExpression) -> Nodes:
         """Evaluate a branch condition; a tainted one becomes a graph node the branch's
         assignments, stores and returns depend on."""
-        taint = deep(self.eval(test))
+        # a value's truth is its shape: `if completions:` asks whether the batch is empty,
+        # `if text:` whether the (tainted) text is
+        taint = self.eval(test).shape
         if not taint:
             return NO_NODES
         node = self.ctx.node(self.scope, test, "cond", f"condition `{self.ctx.code(test)}` "

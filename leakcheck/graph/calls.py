@@ -206,6 +206,8 @@ class CallMixin:
             if tag is not None:
                 return Value(info=facts.TagLen(tag))
             return whole(first.shape)
+        if name == "bool" and first is not None:
+            return whole(first.shape)
         if name in TYPE_QUERIES:
             return CLEAN  # the Python type of a value is the program's, not the model's
         if name == "zip":

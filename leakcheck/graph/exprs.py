@@ -286,16 +286,25 @@ class ExprMixin:
         value = literal_value(node)
         if value is not _NOT_CONST:
             return Value(info=facts.Const(value))
-        return whole(deep(self.eval(node.expression)))
+        value = self.eval(node.expression)
+        if isinstance(node.operator, cst.Not):
+            return whole(value.shape)  # truthiness: `not completions` asks whether it is empty
+        return whole(deep(value))
 
     def e_boolop(self: FunctionBuilder, node: cst.BooleanOperation) -> Value:
         # `a or b` is a or b: keep structure (a default value for a missing field)
         return join(self.eval(node.left), self.eval(node.right))
 
     def e_compare(self: FunctionBuilder, node: cst.Comparison) -> Value:
-        out = deep(self.eval(node.left))
+        left = self.eval(node.left)
+        out: Nodes = NO_NODES
         for comp in node.comparisons:
-            out |= deep(self.eval(comp.comparator))
+            right = self.eval(comp.comparator)
+            if isinstance(comp.operator, (cst.Is, cst.IsNot)):
+                out |= left.shape | right.shape  # identity, not contents: `xs is None`
+            else:
+                out |= deep(left) | deep(right)
+            left = right
         return whole(out)
 
     def e_ifexp(self: FunctionBuilder, node: cst.IfExp) -> Value:
