@@ -41,6 +41,21 @@ def _reach(graph: nx.DiGraph, sink: NodeId) -> _Reach:
     return _Reach(parents, order)
 
 
+def _upstream_source(graph: nx.DiGraph, reach: _Reach, sources: list[NodeId]) -> NodeId:
+    """The witness starts where the reasoning enters: the nearest source that no other
+    source's path runs into (``b.thinking`` rather than the variable ``thinking`` it was
+    joined into), so the trace is whole."""
+    candidates = set(sources)
+    downstream: set[NodeId] = set()
+    for src in sources:
+        node = reach.parents.get(src)
+        while node is not None:
+            if node in candidates:
+                downstream.add(node)
+            node = reach.parents.get(node)
+    return next(n for n in sources if n not in downstream)
+
+
 def _steps(graph: nx.DiGraph, reach: _Reach, source: NodeId) -> tuple[Step, ...]:
     steps: list[Step] = []
     node: NodeId | None = source
@@ -66,7 +81,8 @@ def solve_module(ctx: ModuleContext, rules: RuleSet) -> list[Finding]:
             continue
         kinds = sorted({graph.nodes[n]["source_kind"] for n in sources})
         rule = max((priority[k] for k in kinds), key=lambda r: (r.priority, r.id))
-        source = next(n for n in sources if graph.nodes[n]["source_kind"] == rule.kind)
+        source = _upstream_source(graph, reach, [n for n in sources
+                                                 if graph.nodes[n]["source_kind"] == rule.kind])
         findings.append(_finding(graph, record, reach, source, rule, tuple(kinds)))
     return findings
 

@@ -130,9 +130,9 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
         if kind is not None and not literal and not value.from_grader:
             src = self.ctx.node(self.scope, at, f"src:name:{name}", f"`{name}` holds reasoning "
                                 "(by its name)", step="source", source_kind=kind)
-            self.ctx.flow(value.shape, src)
-            value = Value(shape=frozenset((src,)) | value.shape, elem=value.elem,
-                          fields=value.fields, info=value.info)
+            self.ctx.flow(value.shape, src)  # the source step follows the assignment step
+            value = Value(shape=frozenset((src,)), elem=value.elem, fields=value.fields,
+                          info=value.info)
         del label
         self.state.env[name] = value
 
@@ -208,7 +208,8 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
             sl = target.slice[0].slice if len(target.slice) == 1 else None
             key_name = const_key(sl.value) if isinstance(sl, cst.Index) else None
         if key_name is not None and not literal and self.ctx.vocab.name_source_kind(key_name):
-            value = self.read_source(target, key_name, CLEAN, value)
+            value = self.read_source(target, key_name, CLEAN, value,
+                                     attr=isinstance(target, cst.Attribute))
         base_expr = target.value
         base = self.eval(base_expr)
         if isinstance(target, cst.Attribute):

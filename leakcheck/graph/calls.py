@@ -228,7 +228,7 @@ class CallMixin:
             key = args.const(1)
             if isinstance(key, str):
                 value = read(first, attr_key(key))
-                value = self.read_source(node, key, first, value)
+                value = self.read_source(node, key, first, value, attr=True)
             else:
                 value = whole(deep(first) | deep(args.get(1)))
             default = args.get(2)
@@ -279,7 +279,8 @@ class CallMixin:
             key = args.const(0)
             default = args.get(1)
             if isinstance(key, str):
-                value = self.read_source(node, key, receiver, read(receiver, item_key(key)))
+                value = self.read_source(node, key, receiver, read(receiver, item_key(key)),
+                                         attr=False)
             else:
                 value = read(receiver, None, deep(args.positional[0]))
             return join(value, default) if default is not None else value
@@ -290,8 +291,8 @@ class CallMixin:
                 current = receiver.field(item_key(key))
                 value = join(current, default) if current is not None else default
                 self.update_local(base_expr, set_field(receiver, item_key(key), value))
-                return self.read_source(node, key, receiver, join(read(receiver,
-                                                                      item_key(key)), value))
+                return self.read_source(node, key, receiver,
+                                        join(read(receiver, item_key(key)), value), attr=False)
             return join(read(receiver, None), default)
         if method in ("keys",):
             return Value(shape=receiver.shape)

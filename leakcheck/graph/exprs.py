@@ -123,17 +123,17 @@ class ExprMixin:
         base = self.eval(node.value)
         name = node.attr.value
         value = read(base, attr_key(name))
-        return self.read_source(node, name, base, value)
+        return self.read_source(node, name, base, value, attr=True)
 
     def read_source(self: FunctionBuilder, node: cst.CSTNode, name: str, base: Value,
-                    value: Value) -> Value:
+                    value: Value, attr: bool) -> Value:
         """A reasoning field read by name (attribute or constant key), or a chain source."""
         kind = self.ctx.vocab.name_source_kind(name)
-        if kind is not None and not base.from_grader and not self.scan.literal_only(name):
+        if kind is not None and not base.from_grader and not self.scan.literal_only(name, attr):
             src = self.ctx.node(self.scope, node, "src:field", f"`{self.ctx.code(node)}` is a "
                                 "reasoning field", step="source", source_kind=kind)
             self.ctx.flow(value.shape, src)
-            value = Value(shape=value.shape | {src}, elem=value.elem, fields=value.fields,
+            value = Value(shape=frozenset((src,)), elem=value.elem, fields=value.fields,
                           info=value.info)
         chain_kind = self.chain_source(node)
         if chain_kind is not None:
@@ -188,7 +188,7 @@ class ExprMixin:
             return self.match_group(node, base, info, k)
         if isinstance(k, str):
             value = read(base, item_key(k), deep(idx) if idx.shape else NO_NODES)
-            return self.read_source(node, k, base, value)
+            return self.read_source(node, k, base, value, attr=False)
         if isinstance(k, int) and not isinstance(k, bool):
             return read(base, item_key(k))
         return read(base, None, deep(idx))
@@ -375,7 +375,7 @@ class ExprMixin:
                 continue
             if self.ctx.vocab.name_source_kind(key) and not is_literal(el.value) \
                     and not value.from_grader and not isinstance(value.info, facts.FunctionRef):
-                value = self.read_source(el, key, CLEAN, value)
+                value = self.read_source(el, key, CLEAN, value, attr=False)
             out = set_field(out, item_key(key), value)
         return out
 

@@ -67,12 +67,16 @@ class ModuleScan:
     registered_names: set[str] = field(default_factory=set)
     registered_lambdas: set[int] = field(default_factory=set)  # id() of Lambda nodes
     registered_factories: set[str] = field(default_factory=set)  # their returned closures
+    # ("." + attribute) or ("'" + key) -> was it ever assigned a literal / a non-literal
     literal_assigned: set[str] = field(default_factory=set)
     nonliteral_assigned: set[str] = field(default_factory=set)
     class_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
-    def literal_only(self, name: str) -> bool:
-        return name in self.literal_assigned and name not in self.nonliteral_assigned
+    def literal_only(self, name: str, attr: bool) -> bool:
+        """Attributes and keys are apart: ``sampling_args["thinking"] = {...}`` says nothing
+        about ``block.thinking``."""
+        key = ("." if attr else "'") + name
+        return key in self.literal_assigned and key not in self.nonliteral_assigned
 
 
 class _Scanner(cst.CSTVisitor):
@@ -113,9 +117,12 @@ class _Scanner(cst.CSTVisitor):
             if key in self.vocab.registration_keywords or (
                     last in self.vocab.rubrics and key in self.vocab.rubric_keywords):
                 self._register(arg.value)
-            # a keyword is an assignment of a field (dataclass construction) for the
-            # literal-only scan; it is never a source by itself
-            self._assigned(key, arg.value)
+            # a non-literal keyword fills a field (dataclass construction, dict(k=v)); a
+            # literal one configures a call (`thinking={"type": "enabled"}`) and says
+            # nothing about what `block.thinking` holds
+            if not is_literal(arg.value):
+                self._assigned("." + key, arg.value)
+                self._assigned("'" + key, arg.value)
         if last in self.vocab.trainers:
             for slot in self.vocab.trainer_slots:
                 if slot < len(positional):
@@ -126,7 +133,8 @@ class _Scanner(cst.CSTVisitor):
             idx = 1 if last == "setattr" else 0
             key = const_key(positional[idx].value) if idx < len(positional) else None
             if key is not None and idx + 1 < len(positional):
-                self._assigned(key, positional[idx + 1].value)
+                prefix = "." if last == "setattr" else "'"
+                self._assigned(prefix + key, positional[idx + 1].value)
 
     def _registry(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
         name = dotted_name(target)
@@ -140,13 +148,13 @@ class _Scanner(cst.CSTVisitor):
 
     def _target(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
         if isinstance(target, cst.Attribute):
-            self._assigned(target.attr.value, value)
+            self._assigned("." + target.attr.value, value)
         elif isinstance(target, cst.Subscript) and len(target.slice) == 1:
             sl = target.slice[0].slice
             if isinstance(sl, cst.Index):
                 key = const_key(sl.value)
                 if key is not None:
-                    self._assigned(key, value)
+                    self._assigned("'" + key, value)
         elif isinstance(target, (cst.Tuple, cst.List)):
             for el in target.elements:
                 self._target(el.value, None)
@@ -169,7 +177,7 @@ class _Scanner(cst.CSTVisitor):
             if isinstance(el, cst.DictElement):
                 key = const_key(el.key)
                 if key is not None:
-                    self._assigned(key, el.value)
+                    self._assigned("'" + key, el.value)
 
     # -- classes -----------------------------------------------------------------
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
