@@ -83,6 +83,26 @@ class _Scanner(cst.CSTVisitor):
     def __init__(self, vocab: Vocabulary) -> None:
         self.vocab = vocab
         self.out = ModuleScan()
+        # name -> expressions put into the container it names (`funcs = [f]`,
+        # `funcs.append(g)`, `funcs += [h]`): registering `reward_funcs=funcs` registers them
+        self.members: dict[str, list[cst.BaseExpression]] = {}
+
+    def _member(self, name: str, expr: cst.BaseExpression) -> None:
+        self.members.setdefault(name, []).append(expr)
+
+    def finish(self) -> ModuleScan:
+        done: set[str] = set()
+        pending = [n for n in self.out.registered_names if n in self.members]
+        while pending:
+            name = pending.pop()
+            if name in done:
+                continue
+            done.add(name)
+            before = set(self.out.registered_names)
+            for expr in self.members[name]:
+                self._register(expr)
+            pending.extend(n for n in self.out.registered_names - before if n in self.members)
+        return self.out
 
     # -- registration ---------------------------------------------------------
     def _register(self, expr: cst.BaseExpression) -> None:
@@ -129,6 +149,9 @@ class _Scanner(cst.CSTVisitor):
                     self._register(positional[slot].value)
         if last in self.vocab.add_functions and positional:
             self._register(positional[0].value)
+        if isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name) \
+                and node.func.attr.value in ("append", "extend", "insert", "add") and positional:
+            self._member(node.func.value.value, positional[-1].value)
         if last in ("setdefault", "setattr") and len(positional) >= 2:
             idx = 1 if last == "setattr" else 0
             key = const_key(positional[idx].value) if idx < len(positional) else None
@@ -163,14 +186,20 @@ class _Scanner(cst.CSTVisitor):
         for t in node.targets:
             self._target(t.target, node.value)
             self._registry(t.target, node.value)
+            if isinstance(t.target, cst.Name):
+                self._member(t.target.value, node.value)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         if node.value is not None:
             self._target(node.target, node.value)
             self._registry(node.target, node.value)
+            if isinstance(node.target, cst.Name):
+                self._member(node.target.value, node.value)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         self._target(node.target, None)
+        if isinstance(node.target, cst.Name):
+            self._member(node.target.value, node.value)
 
     def visit_Dict(self, node: cst.Dict) -> None:
         for el in node.elements:
@@ -193,4 +222,4 @@ class _Scanner(cst.CSTVisitor):
 def scan_module(module: cst.Module, vocab: Vocabulary) -> ModuleScan:
     scanner = _Scanner(vocab)
     module.visit(scanner)
-    return scanner.out
+    return scanner.finish()
