@@ -11,15 +11,19 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from leakcheck.discover import discover, relative
 from leakcheck.graph.module import build_module
 from leakcheck.graph.regex import RegexReader
+from leakcheck.graph.scan import ModuleScan, scan_module
 from leakcheck.parse import Parsed, parse_source
+from leakcheck.project.index import ProjectIndex
+from leakcheck.project.link import Linker
+from leakcheck.project.names import module_names
 from leakcheck.ruleset import RuleSet, load_ruleset
 from leakcheck.ruleset.match import Vocabulary
-from leakcheck.solve import number_duplicates, solve_module
+from leakcheck.solve import Solver, number_duplicates
 from leakcheck.suppress import apply_suppressions, inline_suppressions
 from leakcheck.types import CheckResult, FileError, Finding
 
@@ -35,10 +39,20 @@ class Options:
     paths: tuple[str, ...] = (".",)
     extra_rule_files: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    # Given explicit files, calls are still resolved across the whole project root (as
+    # pre-commit needs). False analyzes just the given paths, as if they were the project.
+    resolve_project: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectOutcome:
+    findings: list[Finding]
+    errors: list[FileError]
+    analyzed: list[str]
 
 
 class Analyzer:
-    """Rules loaded once; analyze many sources."""
+    """Rules loaded once; analyze a project (or one source) through every stage."""
 
     def __init__(self, rules: RuleSet) -> None:
         self.rules = rules
@@ -46,22 +60,69 @@ class Analyzer:
         self.regex = RegexReader(self.vocab)
 
     def analyze(self, path: str, data: bytes) -> tuple[list[Finding], FileError | None]:
-        parsed = parse_source(path, data)
-        if isinstance(parsed, FileError):
-            return [], parsed
-        findings, error = self.analyze_parsed(path, parsed)
-        return apply_suppressions(findings, inline_suppressions(path, data)), error
+        outcome = self.analyze_project(Path.cwd(), [(path, data)])
+        return outcome.findings, outcome.errors[0] if outcome.errors else None
 
-    def analyze_parsed(self, path: str, parsed: Parsed) -> tuple[list[Finding],
-                                                                  FileError | None]:
+    def analyze_project(self, root: Path, sources: list[tuple[str, bytes]],
+                        report: set[str] | None = None) -> ProjectOutcome:
+        errors: list[FileError] = []
+        parsed: dict[str, Parsed] = {}
+        for rel, data in sources:
+            result = parse_source(rel, data)
+            if isinstance(result, FileError):
+                errors.append(result)
+            else:
+                parsed[rel] = result
+        index = ProjectIndex()
+        names: dict[str, tuple[str, ModuleScan]] = {}
+        taken: set[str] = set()
+        for rel, p in parsed.items():
+            primary, aliases = module_names(rel, root)
+            if primary in taken:  # two scripts named alike: fall back to the full path
+                primary = ".".join(PurePosixPath(rel).with_suffix("").parts)
+            taken.add(primary)
+            try:
+                scan = scan_module(p.module, self.vocab, primary, rel.endswith("__init__.py"))
+            except RecursionError:
+                errors.append(FileError(rel, 1, 1, "internal", "source is nested too deeply"))
+                continue
+            index.add(primary, aliases, scan)
+            names[rel] = (primary, scan)
+        contexts = []
+        analyzed: list[str] = []
+        for rel, (primary, scan) in names.items():
+            p = parsed[rel]
+            try:
+                contexts.append(build_module(p.module, rel, p.positions, self.vocab, self.regex,
+                                             module_name=primary, scan=scan,
+                                             link_in=index.link_in(primary)))
+                analyzed.append(rel)
+            except RecursionError:
+                errors.append(FileError(rel, 1, 1, "internal",
+                                        "source is nested too deeply to analyze"))
+            except Exception as exc:  # an engine bug in one file must not end the run
+                errors.append(FileError(rel, 1, 1, "internal",
+                                        f"internal error: {type(exc).__name__}: {exc}"))
+        linker = Linker(index, contexts)
         try:
-            ctx = build_module(parsed.module, path, parsed.positions, self.vocab, self.regex)
-            return solve_module(ctx, self.rules), None
-        except RecursionError:
-            return [], FileError(path, 1, 1, "internal", "source is nested too deeply to analyze")
-        except Exception as exc:  # an engine bug in one file must not end the run
-            return [], FileError(path, 1, 1, "internal",
-                                 f"internal error: {type(exc).__name__}: {exc}")
+            graph = linker.run()
+        except Exception as exc:  # keep every module's own findings
+            graph = linker.graph
+            errors.append(FileError(".", 1, 1, "internal",
+                                    f"internal error while linking: {type(exc).__name__}: {exc}"))
+        solver = Solver(graph, self.rules, linker.bases, linker.functions, linker.library_sites)
+        sinks = [s for ctx in contexts for s in ctx.sinks.values()
+                 if report is None or s.span.path in report]
+        findings = solver.solve(sinks)
+        by_file = {rel: data for rel, data in sources}
+        suppressed: list[Finding] = []
+        for rel in sorted({f.sink.path for f in findings}):
+            mine = [f for f in findings if f.sink.path == rel]
+            suppressed.extend(apply_suppressions(mine, inline_suppressions(rel, by_file[rel])))
+        if report is not None:
+            errors = [e for e in errors if e.path in report or e.path == "."]
+            analyzed = [a for a in analyzed if a in report]
+        return ProjectOutcome(suppressed, errors, sorted(analyzed))
 
 
 def _sorted(findings: list[Finding]) -> tuple[Finding, ...]:
@@ -105,28 +166,35 @@ def _check_paths(options: Options) -> CheckResult:
     rules = load_ruleset(options.extra_rule_files)
     analyzer = Analyzer(rules)
     found = discover(options.paths, exclude=options.exclude)
-    findings: list[Finding] = []
+    report: set[str] | None = None
+    files = list(found.files)
+    given = [Path(p) for p in options.paths]
+    if options.resolve_project and given and all(p.is_file() for p in given if p.exists()) \
+            and any(p.exists() for p in given):
+        # explicit files (pre-commit): report on them, resolve calls across the project
+        report = {relative(f, found.root) for f in found.files}
+        project = discover([found.root], exclude=options.exclude)
+        files = sorted(set(project.files) | set(found.files), key=lambda f: relative(
+            f, found.root))
     errors: list[FileError] = [FileError(p, 1, 1, "read", "no such file or directory")
                                for p in found.missing]
-    files: list[str] = []
-    for file in found.files:
+    sources: list[tuple[str, bytes]] = []
+    for file in files:
         rel = relative(file, found.root)
         try:
-            data = file.read_bytes()
+            sources.append((rel, file.read_bytes()))
         except IsADirectoryError:
             errors.append(FileError(rel, 1, 1, "read", "is a directory, not a Python file"))
-            continue
         except OSError as exc:
             errors.append(FileError(rel, 1, 1, "read", f"cannot read: {exc.strerror or exc}"))
-            continue
-        got, error = analyzer.analyze(rel, data)
-        findings.extend(got)
-        if error is not None:
-            errors.append(error)
-        else:
-            files.append(rel)
+    if report is not None:
+        errors = [e for e in errors if e.path in report or (e.kind == "read" and
+                  e.path in found.missing)]
+    outcome = analyzer.analyze_project(found.root, sources, report)
+    errors.extend(outcome.errors)
     return CheckResult(
-        root=found.root.as_posix(), files=tuple(files), findings=_sorted(findings),
+        root=found.root.as_posix(), files=tuple(outcome.analyzed),
+        findings=_sorted(outcome.findings),
         file_errors=tuple(sorted(errors, key=lambda e: (e.path, e.line, e.column))),
         rules=rules.rules, elapsed_seconds=time.perf_counter() - started,
     )

@@ -1,38 +1,47 @@
-"""Reachability over a module's graph: which sources reach each sink, and a witness path.
+"""Reachability over the linked project graph: which sources reach each sink, and a witness.
 
 Sanitizers never add edges, so every path found is a path no sanitizer cut. One finding per
-sink location; the rule is the highest-priority kind reaching it; the witness is the shortest
-path from a source of that kind (ties broken by node key, so output is deterministic).
+sink location; the rule is the highest-priority kind reaching it; the witness starts at the
+most upstream source of that kind and, where it crosses a call, runs through the callee's
+body (an edge into a call's result records the summary root it stands for).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 import networkx as nx
 
-from leakcheck.graph.context import ModuleContext, SinkRecord
+from leakcheck.graph.context import SinkRecord
 from leakcheck.graph.values import NodeId
 from leakcheck.ruleset.model import RuleSet
-from leakcheck.types import Finding, Span, Step
+from leakcheck.types import Finding, RuleInfo, Span, Step
+
+MAX_EXPANSION_DEPTH = 8
+UNKNOWN_SPAN = Span("?", 1, 1, 1, 1)
 
 
 @dataclass(frozen=True, slots=True)
 class _Reach:
-    parents: dict[NodeId, NodeId]  # node -> the next node towards the sink
-    order: list[NodeId]  # BFS order from the sink
+    parents: dict[NodeId, NodeId]  # node -> the next node towards the target
+    order: list[NodeId]  # BFS order from the target
 
 
-def _reach(graph: nx.DiGraph, sink: NodeId) -> _Reach:
+def _reach(graph: nx.DiGraph, targets: Iterable[NodeId], stop: NodeId | None = None) -> _Reach:
     parents: dict[NodeId, NodeId] = {}
-    seen = {sink}
-    order = [sink]
-    queue = deque([sink])
+    order = sorted(targets, key=repr)
+    seen = set(order)
+    queue = deque(order)
     while queue:
         node = queue.popleft()
-        for pred in sorted(graph.predecessors(node)):
+        if node == stop:
+            break
+        if node not in graph:
+            continue
+        for pred in sorted(graph.predecessors(node), key=repr):
             if pred not in seen:
                 seen.add(pred)
                 parents[pred] = node
@@ -41,7 +50,136 @@ def _reach(graph: nx.DiGraph, sink: NodeId) -> _Reach:
     return _Reach(parents, order)
 
 
-def _upstream_source(graph: nx.DiGraph, reach: _Reach, sources: list[NodeId]) -> NodeId:
+class Solver:
+    def __init__(self, graph: nx.DiGraph, rules: RuleSet, bases: dict[tuple, tuple],
+                 functions: dict, library_sites: frozenset | set = frozenset()) -> None:
+        self.graph = graph
+        self.library_sites = library_sites
+        self.rules = rules
+        self.bases = bases
+        self.functions = functions
+        self.by_kind = {r.kind: r for r in rules.rules}
+
+    # -- node descriptions ---------------------------------------------------------
+    def describe(self, node: NodeId) -> Step:
+        data = self.graph.nodes[node] if node in self.graph else {}
+        if "span" in data:
+            return Step(data["span"], data["message"], data["step"])
+        if node[0] == "sym":
+            base, path = node[1], node[2]
+            span, what = self.bases.get(base, (UNKNOWN_SPAN, "`?`"))
+            part = _path_text(path)
+            if base[0] == "param":
+                return Step(span, f"enters {what}{part}", "call")
+            if base[0] == "ret" and base in self.library_sites:
+                return Step(span, f"flows through {what}", "call")
+            if base[0] == "ret":
+                return Step(span, f"returned by {what}{part}", "return")
+            if base[0] == "self":
+                attr = path[0][1:] if path and path[0].startswith(".") else "?"
+                return Step(span, f"held in `self.{attr}` of `{base[1].rsplit('.', 1)[-1]}`",
+                            "flow")
+        return Step(UNKNOWN_SPAN, "flows on", "flow")
+
+    # -- witness -------------------------------------------------------------------
+    def _expand(self, through: tuple, depth: int) -> list[NodeId]:
+        """The nodes inside a callee from a summary root to its return (``through`` =
+        (root, callee, path))."""
+        from leakcheck.graph.values import component
+
+        root, callee, path = through
+        data = self.functions.get(callee)
+        if data is None or depth > MAX_EXPANSION_DEPTH:
+            return [root]
+        ends = component(data.ret, path)
+        reach = _reach(self.graph, ends, stop=root)
+        if root not in reach.parents and root not in ends:
+            return [root]
+        chain = [root]
+        node = reach.parents.get(root)
+        while node is not None:
+            chain.append(node)
+            node = reach.parents.get(node)
+        return self._with_expansions(chain, depth + 1)
+
+    def _with_expansions(self, chain: list[NodeId], depth: int) -> list[NodeId]:
+        out: list[NodeId] = []
+        for i, node in enumerate(chain):
+            if i + 1 < len(chain):
+                nxt = chain[i + 1]
+                through = self.graph.edges[node, nxt].get("through") if self.graph.has_edge(
+                    node, nxt) else None
+                if through is not None and depth <= MAX_EXPANSION_DEPTH:
+                    inner = self._expand(through, depth)
+                    out.append(node)
+                    out.extend(n for n in inner if n != node)
+                    continue
+            out.append(node)
+        return out
+
+    def steps(self, reach: _Reach, source: NodeId) -> tuple[Step, ...]:
+        chain = [source]
+        node = reach.parents.get(source)
+        while node is not None:
+            chain.append(node)
+            node = reach.parents.get(node)
+        steps: list[Step] = []
+        for n in self._with_expansions(chain, 0):
+            step = self.describe(n)
+            if not steps or (steps[-1].span, steps[-1].message) != (step.span, step.message):
+                steps.append(step)
+        return tuple(steps)
+
+    # -- findings ------------------------------------------------------------------
+    def solve(self, sinks: Iterable[SinkRecord]) -> list[Finding]:
+        findings: list[Finding] = []
+        graph = self.graph
+        for record in sorted(sinks, key=lambda r: r.node):
+            reach = _reach(graph, [record.node])
+            sources = [n for n in reach.order if n in graph
+                       and graph.nodes[n].get("source_kind") in self.by_kind]
+            if not sources:
+                continue
+            kinds = sorted({graph.nodes[n]["source_kind"] for n in sources})
+            rule = max((self.by_kind[k] for k in kinds), key=lambda r: (r.priority, r.id))
+            source = _upstream_source(reach, [n for n in sources
+                                              if graph.nodes[n]["source_kind"] == rule.kind])
+            findings.append(self._finding(record, reach, source, rule, tuple(kinds)))
+        return findings
+
+    def _finding(self, record: SinkRecord, reach: _Reach, source: NodeId, rule: RuleInfo,
+                 kinds: tuple[str, ...]) -> Finding:
+        data = self.graph.nodes[source]
+        label = data.get("label", "?")
+        args = (("sink", record.description), ("source", f"`{label}`"))
+        return Finding(
+            rule_id=rule.id, rule_name=rule.name, level=rule.level, kind=rule.kind, kinds=kinds,
+            message=rule.message.format(**dict(args)), message_template=rule.message,
+            message_args=args, sink=record.span, sink_description=record.description,
+            source=data["span"], source_description=data["message"],
+            path=self.steps(reach, source),
+            fingerprint=_fingerprint(rule.id, record, label),
+        )
+
+
+def _path_text(path: tuple[str, ...]) -> str:
+    shown = [p for p in path if p != "**"]
+    if not shown:
+        return ""
+    out = []
+    for p in shown:
+        if p == "[]":
+            out.append("[…]")
+        elif p.startswith("."):
+            out.append(p)
+        elif p.startswith("'"):
+            out.append(f"[{p[1:]!r}]")
+        elif p.startswith("#"):
+            out.append(f"[{p[1:]}]")
+    return f" (as `{''.join(out)}`)" if out else ""
+
+
+def _upstream_source(reach: _Reach, sources: list[NodeId]) -> NodeId:
     """The witness starts where the reasoning enters: the nearest source that no other
     source's path runs into (``b.thinking`` rather than the variable ``thinking`` it was
     joined into), so the trace is whole."""
@@ -56,54 +194,6 @@ def _upstream_source(graph: nx.DiGraph, reach: _Reach, sources: list[NodeId]) ->
     return next(n for n in sources if n not in downstream)
 
 
-def _steps(graph: nx.DiGraph, reach: _Reach, source: NodeId) -> tuple[Step, ...]:
-    steps: list[Step] = []
-    node: NodeId | None = source
-    while node is not None:
-        data = graph.nodes[node]
-        step = Step(data["span"], data["message"], data["step"])
-        if not steps or (steps[-1].span, steps[-1].message) != (step.span, step.message):
-            steps.append(step)
-        node = reach.parents.get(node)
-    return tuple(steps)
-
-
-def solve_module(ctx: ModuleContext, rules: RuleSet) -> list[Finding]:
-    graph = ctx.graph
-    priority = {r.kind: r for r in rules.rules}
-    findings: list[Finding] = []
-    for sink_node in sorted(ctx.sinks):
-        record = ctx.sinks[sink_node]
-        reach = _reach(graph, sink_node)
-        sources = [n for n in reach.order if "source_kind" in graph.nodes[n]
-                   and graph.nodes[n]["source_kind"] in priority]
-        if not sources:
-            continue
-        kinds = sorted({graph.nodes[n]["source_kind"] for n in sources})
-        rule = max((priority[k] for k in kinds), key=lambda r: (r.priority, r.id))
-        source = _upstream_source(graph, reach, [n for n in sources
-                                                 if graph.nodes[n]["source_kind"] == rule.kind])
-        findings.append(_finding(graph, record, reach, source, rule, tuple(kinds)))
-    return findings
-
-
-def _finding(graph: nx.DiGraph, record: SinkRecord, reach: _Reach, source: NodeId,
-             rule, kinds: tuple[str, ...]) -> Finding:
-    data = graph.nodes[source]
-    source_span: Span = data["span"]
-    source_label = f"`{data.get('label', '?')}`"
-    args = (("sink", record.description), ("source", source_label))
-    message = rule.message.format(**dict(args))
-    return Finding(
-        rule_id=rule.id, rule_name=rule.name, level=rule.level, kind=rule.kind, kinds=kinds,
-        message=message, message_template=rule.message, message_args=args,
-        sink=record.span, sink_description=record.description,
-        source=source_span, source_description=data["message"],
-        path=_steps(graph, reach, source),
-        fingerprint=_fingerprint(rule.id, record, data.get("label", "")),
-    )
-
-
 def _fingerprint(rule_id: str, record: SinkRecord, source_label: str) -> str:
     """Stable under edits elsewhere in the file: no line numbers, only what the leak is."""
     text = "\0".join((rule_id, record.span.path, record.scope, record.code, source_label))
@@ -111,9 +201,7 @@ def _fingerprint(rule_id: str, record: SinkRecord, source_label: str) -> str:
 
 
 def number_duplicates(findings: list[Finding]) -> list[Finding]:
-    """Identical leaks in one scope get ``:1``, ``:2``… in source order."""
-    from dataclasses import replace
-
+    """Identical leaks in one scope get ``:0``, ``:1``… in source order."""
     seen: dict[str, int] = {}
     out = []
     for f in findings:

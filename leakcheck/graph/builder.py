@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import libcst as cst
 
 from leakcheck.graph import facts
 from leakcheck.graph.calls import CallMixin
-from leakcheck.graph.context import ModuleContext
+from leakcheck.graph.context import ClassData, FunctionData, ModuleContext
 from leakcheck.graph.exprs import _HANDLERS, ExprMixin
 from leakcheck.graph.scan import ModuleScan, const_key, dotted_name
 from leakcheck.graph.state import State
@@ -31,29 +32,48 @@ from leakcheck.graph.values import (
     deep,
     elements,
     item_key,
+    join,
+    join_all,
     read,
     relabel,
     set_field,
+    sym_node,
 )
 from leakcheck.words import split_words
 
 _HANDLERS[cst.Call] = CallMixin.e_call
 
 
+@dataclass(frozen=True, slots=True)
+class LinkIn:
+    """What the rest of the project tells one module before it is analyzed (from the cheap
+    project index): part of the module's cache key, with its bytes and the rule packs."""
+
+    registered: frozenset[str] = frozenset()  # qualnames of graders registered anywhere
+    factories: frozenset[str] = frozenset()  # qualnames whose returned closures are graders
+    constants: tuple[tuple[str, object], ...] = ()  # imported name -> constant value
+    properties: frozenset[str] = frozenset()  # attribute names that are @property somewhere
+
+
 class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
     def __init__(self, ctx: ModuleContext, scan: ModuleScan, scope: str,
                  globals_env: dict[str, Value] | None, closure: dict[str, Value] | None = None,
-                 grader: str | None = None, locals_names: frozenset[str] = frozenset()) -> None:
+                 grader: str | None = None, link_in: LinkIn | None = None) -> None:
         self.ctx = ctx
         self.scan = scan
         self.scope = scope
+        self.qualname = ctx.qualname(scope)
         self.globals = globals_env  # None: this *is* module scope
         self.closure = closure or {}
         self.grader = grader  # name of the registered grader this function is, if any
+        self.link_in = link_in or LinkIn()
         self.state = State()
         self.pc: Nodes = NO_NODES
-        self.locals_names = locals_names
         self.returns: list[Value] = []
+        self.yields: list[Value] = []
+        self.class_data: ClassData | None = None
+        self.self_name: str | None = None
+        self.class_q: str | None = None  # the class whose method this is
         self.loop_exits: list[tuple[list[State], list[State]]] = []
         self.pending_defs: list[tuple[cst.CSTNode, dict[str, Value] | None, str]] = []
         self.class_scope = False
@@ -213,6 +233,7 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
         base_expr = target.value
         base = self.eval(base_expr)
         if isinstance(target, cst.Attribute):
+            self.store_on_class(base, target.attr.value, value)
             updated = set_field(base, attr_key(target.attr.value), value)
         else:
             sl = target.slice[0].slice if len(target.slice) == 1 else None
@@ -231,6 +252,17 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
                         self.eval(el.slice.value)
                 updated = add_elem(base, value)
         self.update_local(base_expr, updated)
+
+    def store_on_class(self, base: Value, attr: str, value: Value) -> None:
+        """``self.x = v``: the attribute is shared by every method of the class (and, at link
+        time, its subclasses); a function stored there is what ``self.x()`` calls."""
+        for sym_base, path in base.syms:
+            if sym_base[0] != "self" or path != ():
+                continue
+            self.ctx.flow(deep(value), sym_node(sym_base, (attr_key(attr),)))
+            data = self.ctx.classes.get(sym_base[1])
+            if data is not None and isinstance(value.info, (facts.FunctionRef, facts.Partial)):
+                data.attr_functions.setdefault(attr, set()).add(value.info.qualname)
 
     def update_local(self, base_expr: cst.BaseExpression, updated: Value) -> None:
         """Write back a mutated container reached through local names (``x``, ``self.d``)."""
@@ -253,25 +285,37 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
                 self.update_local(base_expr.value, add_elem(owner, updated))
 
     # -- returns ---------------------------------------------------------------------
+    def result_value(self) -> Value:
+        """What a call returns: the join of every return; a generator's items are what it
+        yields."""
+        out = join_all(self.returns)
+        if self.yields:
+            out = join(out, Value(elem=join_all(self.yields)))
+        return out
+
     def record_return(self, at: cst.CSTNode, value: Value, yielded: bool = False) -> None:
         value = self.implicit(value)
-        self.returns.append(value)
+        (self.yields if yielded else self.returns).append(value)
         if self.grader is not None:
             what = "yielded" if yielded else "returned"
             self.ctx.sink(self.scope, at, "return", f"`{self.grader}` ({what} reward)",
                           f"{what} by registered grader `{self.grader}`", deep(value))
 
     # -- nested functions ------------------------------------------------------------
-    def analyze_lambda(self, node: cst.Lambda) -> None:
+    def analyze_lambda(self, node: cst.Lambda) -> str:
         registered = id(node) in self.scan.registered_lambdas
-        sub = FunctionBuilder(self.ctx, self.scan, f"{self.scope}.<lambda@"
-                              f"{self.ctx.span(node).start_line}>",
+        span = self.ctx.span(node)
+        scope = f"{self.scope}.<lambda@{span.start_line}:{span.start_column}>".lstrip(".")
+        sub = FunctionBuilder(self.ctx, self.scan, scope,
                               self.globals if self.globals is not None else self.state.env,
                               closure={**self.closure, **self.state.env}
                               if self.globals is not None else {},
-                              grader="<lambda>" if registered else None)
-        sub.bind_params(node.params, "<lambda>")
+                              grader="<lambda>" if registered else None, link_in=self.link_in)
+        params = sub.bind_params(node.params, "<lambda>" if registered else None)
         sub.record_return(node.body, sub.eval(node.body))
+        self.ctx.functions[sub.qualname] = FunctionData(sub.qualname, params, sub.result_value(),
+                                                        None, False)
+        return sub.qualname
 
 
 def _describe_part(path: str) -> str:

@@ -8,12 +8,13 @@ else is an unknown call whose result carries the taint of every argument and the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import libcst as cst
 
 from leakcheck.graph import facts
+from leakcheck.graph.context import CallSite, Target
 from leakcheck.graph.scan import const_key, dotted_name
 from leakcheck.graph.values import (
     CLEAN,
@@ -27,9 +28,9 @@ from leakcheck.graph.values import (
     elements,
     item_key,
     join,
-    join_all,
     read,
     set_field,
+    sym_value,
     whole,
 )
 from leakcheck.words import split_words
@@ -118,8 +119,18 @@ class CallMixin:
                           f"passed to grader `{code}()`", args.all_taint())
         if dotted and vocab.is_sanitizer_callee(dotted):
             return CLEAN
+        target, args = self.call_target(func, receiver, args)
         if is_grader:
+            if target is not None and not _capitalized(last):
+                return self.project_call(node, target, args, code, from_grader=True,
+                                         receiver=receiver)
             return self.unknown_call(node, receiver, args, code, from_grader=True)
+        if (isinstance(func, cst.Name) and last == "partial") or dotted == ("functools",
+                                                                          "partial"):
+            first = args.get(0)
+            if first is not None and isinstance(first.info, facts.FunctionRef):
+                return Value(info=facts.Partial(first.info.qualname, tuple(args.positional[1:]),
+                                                tuple(sorted(args.keywords.items()))))
 
         if isinstance(func, cst.Attribute) and receiver is not None:
             modeled = self.method_call(node, last, receiver, receiver_name, args, dotted)
@@ -132,10 +143,77 @@ class CallMixin:
         source = self.call_source(node, last, receiver_name, args, code)
         if source is not None:
             return source
+        if target is not None and _capitalized(last) and target.kind == "function":
+            # a class: run its __init__ on the new instance; the value is the instance
+            init = Target("method", target.name, "__init__")
+            self.project_call(node, init, args, code)
+            # fields by keyword where known; otherwise the instance carries its arguments
+            # (a library class such as io.StringIO(text) is an unknown call)
+            constructed = self.constructor(node, last, args) or self.unknown_call(
+                node, receiver, args, code)
+            return replace(constructed, info=facts.Instance(target.name))
         constructed = self.constructor(node, last, args)
         if constructed is not None:
             return constructed
+        if target is not None:
+            return self.project_call(node, target, args, code, receiver=receiver)
         return self.unknown_call(node, receiver, args, code)
+
+    # -- calls into the project ----------------------------------------------------
+    def call_target(self: FunctionBuilder, func: cst.BaseExpression, receiver: Value | None,
+                    args: Args) -> tuple[Target | None, Args]:
+        """What a call may refer to in the project (resolved at link time), and the
+        arguments it receives (a partial's bound arguments come first)."""
+        if isinstance(func, cst.Name):
+            info = self.lookup(func.value).info
+            if isinstance(info, facts.FunctionRef):
+                return Target("function", info.qualname), args
+            if isinstance(info, facts.Partial):
+                bound = Args(list(info.args) + args.positional,
+                             {**dict(info.keywords), **args.keywords}, args.nodes, args.spread)
+                return Target("function", info.qualname), bound
+            return None, args
+        if not isinstance(func, cst.Attribute) or receiver is None:
+            return None, args
+        name = func.attr.value
+        if isinstance(func.value, cst.Call) and isinstance(func.value.func, cst.Name) and \
+                func.value.func.value == "super" and self.class_q is not None:
+            return Target("super", self.class_q, name), args
+        for base, path in receiver.syms:
+            if base[0] == "self" and path == ():
+                return Target("method", base[1], name), args
+        info = receiver.info
+        if isinstance(info, facts.Instance):
+            return Target("method", info.qualname, name), args
+        if isinstance(info, facts.FunctionRef):  # a module or a class: `utils.f()`
+            return Target("function", f"{info.qualname}.{name}"), args
+        return None, args
+
+    def property_target(self: FunctionBuilder, base: Value, name: str) -> Target | None:
+        for sym_base, path in base.syms:
+            if sym_base[0] == "self" and path == ():
+                return Target("method", sym_base[1], name, property_read=True)
+        if isinstance(base.info, facts.Instance):
+            return Target("method", base.info.qualname, name, property_read=True)
+        return None
+
+    def no_args(self: FunctionBuilder) -> Args:
+        return Args([], {}, [], NO_NODES)
+
+    def project_call(self: FunctionBuilder, node: cst.Call, target: Target, args: Args,
+                     code: str, from_grader: bool = False,
+                     receiver: Value | None = None) -> Value:
+        span = self.ctx.span(node)
+        base = ("ret", self.ctx.path, span.start_line, span.start_column, span.end_line,
+                span.end_column, target.method or "")
+        self.ctx.bases[base] = (span, f"`{code}()`")
+        site = CallSite(base, span, self.scope, code, target, tuple(args.positional),
+                        tuple(sorted(args.keywords.items())), args.spread,
+                        receiver if target.kind == "method" else None)
+        previous = self.ctx.callsites.get(base)
+        self.ctx.callsites[base] = site if previous is None else merge_sites(previous, site)
+        value = sym_value(base)
+        return replace(value, from_grader=True) if from_grader else value
 
     def unknown_call(self: FunctionBuilder, node: cst.Call, receiver: Value | None, args: Args,
                      code: str, from_grader: bool = False) -> Value:
@@ -398,6 +476,23 @@ class CallMixin:
         return out
 
 
+def _capitalized(name: str) -> bool:
+    return bool(name) and name[0].isupper()
+
+
+def merge_sites(a: CallSite, b: CallSite) -> CallSite:
+    """The same call evaluated again (a loop's next round): arguments only grow."""
+    n = max(len(a.positional), len(b.positional))
+    pa, pb = list(a.positional), list(b.positional)
+    positional = tuple(join(pa[i] if i < len(pa) else None, pb[i] if i < len(pb) else None)
+                       for i in range(n))
+    kw = dict(a.keywords)
+    for k, v in b.keywords:
+        kw[k] = join(kw.get(k), v)
+    return replace(a, positional=positional, keywords=tuple(sorted(kw.items())),
+                   spread=a.spread | b.spread)
+
+
 def own_name(node: cst.BaseExpression) -> str | None:
     """The name a decoded value goes by: ``prompt_ids``, ``batch["prompts"]`` -> prompts,
     ``out[:, n:]`` -> out, ``ids.tolist()`` -> ids."""
@@ -416,5 +511,3 @@ def own_name(node: cst.BaseExpression) -> str | None:
     return None
 
 
-def _unused(*_: object) -> None:  # keep imported helpers referenced for type checkers
-    _ = (join_all,)

@@ -15,7 +15,7 @@ import networkx as nx
 from libcst.metadata import CodeRange
 
 from leakcheck.graph.regex import RegexReader
-from leakcheck.graph.values import NodeId, Nodes
+from leakcheck.graph.values import NodeId, Nodes, Value
 from leakcheck.ruleset.match import Vocabulary
 from leakcheck.types import Span
 
@@ -31,17 +31,75 @@ class SinkRecord:
     code: str  # normalized source text of the sink, for fingerprints
 
 
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a call into the project refers to, resolved at link time."""
+
+    kind: str  # "function" (a qualified name) | "method" (class, name) | "super"
+    name: str  # function qualname, or the class qualname for methods
+    method: str | None = None
+    property_read: bool = False  # `obj.prop`: a call only if `prop` is a @property
+
+
+@dataclass(frozen=True, slots=True)
+class CallSite:
+    """A call whose callee is linked later: the arguments as this caller saw them, and the
+    base key of the symbolic result (``("ret", site)``)."""
+
+    base: tuple
+    span: Span
+    scope: str
+    code: str
+    target: Target
+    positional: tuple[Value, ...]
+    keywords: tuple[tuple[str, Value], ...]
+    spread: Nodes  # taint of *args / **kwargs whose arity is unknown here
+    receiver: Value | None = None  # `obj` of `obj.m()`: what a library method sees
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    name: str
+    kind: str  # "positional" | "keyword" | "star" | "kwstar" | "self"
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionData:
+    qualname: str
+    params: tuple[Param, ...]
+    ret: Value  # join of every return (a generator: a collection of what it yields)
+    class_qualname: str | None  # the class a method belongs to
+    is_property: bool
+
+
+@dataclass
+class ClassData:
+    qualname: str
+    bases: tuple[str, ...]  # qualified names as written (resolved at link time)
+    methods: dict[str, str]  # name -> function qualname
+    attr_functions: dict[str, set[str]]  # `self.fn = f`: attribute -> function qualnames
+
+
 class ModuleContext:
     def __init__(self, module: cst.Module, path: str, positions: dict[cst.CSTNode, CodeRange],
-                 vocab: Vocabulary, regex: RegexReader) -> None:
+                 vocab: Vocabulary, regex: RegexReader, module_name: str = "") -> None:
         self.module = module
         self.path = path
+        self.module_name = module_name
         self.positions = positions
         self.vocab = vocab
         self.regex = regex
         self.graph: nx.DiGraph = nx.DiGraph()
         self.sinks: dict[NodeId, SinkRecord] = {}
+        self.callsites: dict[tuple, CallSite] = {}
+        self.functions: dict[str, FunctionData] = {}
+        self.classes: dict[str, ClassData] = {}
+        # base key of a symbolic value -> (span, description) for its token nodes' steps
+        self.bases: dict[tuple, tuple[Span, str]] = {}
         self._code_cache: dict[int, str] = {}
+
+    def qualname(self, scope: str) -> str:
+        return f"{self.module_name}.{scope}" if scope else self.module_name
 
     # -- positions and text ----------------------------------------------------
     def span(self, node: cst.CSTNode) -> Span:
@@ -69,7 +127,7 @@ class ModuleContext:
     def node(self, scope: str, at: cst.CSTNode, tag: str, message: str, step: str = "flow",
              source_kind: str | None = None) -> NodeId:
         span = self.span(at)
-        key: NodeId = (scope, span.start_line, span.start_column, span.end_line,
+        key: NodeId = (self.path, scope, span.start_line, span.start_column, span.end_line,
                        span.end_column, tag)
         if key not in self.graph:
             attrs: dict[str, object] = {"span": span, "message": message, "step": step}

@@ -123,6 +123,11 @@ class ExprMixin:
         base = self.eval(node.value)
         name = node.attr.value
         value = read(base, attr_key(name))
+        if name in self.link_in.properties:
+            target = self.property_target(base, name)
+            if target is not None:
+                prop = self.project_call(node, target, self.no_args(), self.ctx.code(node))
+                value = join(value, prop)
         return self.read_source(node, name, base, value, attr=True)
 
     def read_source(self: FunctionBuilder, node: cst.CSTNode, name: str, base: Value,
@@ -333,8 +338,7 @@ class ExprMixin:
         return self.eval(node.item)
 
     def e_lambda(self: FunctionBuilder, node: cst.Lambda) -> Value:
-        self.analyze_lambda(node)
-        return CLEAN
+        return Value(info=facts.FunctionRef(self.analyze_lambda(node)))
 
     # -- displays -------------------------------------------------------------------
     def e_sequence(self: FunctionBuilder, node: cst.List | cst.Tuple | cst.Set) -> Value:

@@ -79,3 +79,19 @@ def const_int(info: object) -> int | None:
             info.value, bool):
         return info.value
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class Partial:
+    """``functools.partial(f, *args, **keywords)``."""
+
+    qualname: str
+    args: tuple
+    keywords: tuple
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    """An instance of a class defined in the project (``obj = Manager(...)``)."""
+
+    qualname: str

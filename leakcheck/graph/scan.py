@@ -71,6 +71,13 @@ class ModuleScan:
     literal_assigned: set[str] = field(default_factory=set)
     nonliteral_assigned: set[str] = field(default_factory=set)
     class_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # the module's top level, for linking the project: names it defines, what it imports
+    # (local name -> absolute dotted target, resolved by graph/stmts.import_base), its
+    # constants, and attribute names that are properties anywhere in it
+    top_defs: set[str] = field(default_factory=set)
+    imports: dict[str, str] = field(default_factory=dict)
+    constants: dict[str, object] = field(default_factory=dict)
+    properties: set[str] = field(default_factory=set)
 
     def literal_only(self, name: str, attr: bool) -> bool:
         """Attributes and keys are apart: ``sampling_args["thinking"] = {...}`` says nothing
@@ -209,6 +216,12 @@ class _Scanner(cst.CSTVisitor):
                     self._assigned("'" + key, el.value)
 
     # -- classes -----------------------------------------------------------------
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        for dec in node.decorators:
+            name = dotted_name(dec.decorator)
+            if name and name[-1] in ("property", "cached_property"):
+                self.out.properties.add(node.name.value)
+
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         names: list[str] = []
         for stmt in node.body.body:
@@ -219,7 +232,59 @@ class _Scanner(cst.CSTVisitor):
         self.out.class_fields[node.name.value] = tuple(names)
 
 
-def scan_module(module: cst.Module, vocab: Vocabulary) -> ModuleScan:
+def _top_level(module: cst.Module, out: ModuleScan, module_name: str, is_package: bool) -> None:
+    from leakcheck.graph.exprs import _NOT_CONST, literal_value
+    from leakcheck.graph.stmts import import_base
+
+    for stmt in module.body:
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            out.top_defs.add(stmt.name.value)
+            continue
+        if isinstance(stmt, (cst.If, cst.Try)):  # `if TYPE_CHECKING:`, try-imports
+            inner = stmt.body.body if isinstance(stmt.body, cst.IndentedBlock) else []
+        else:
+            inner = [stmt]
+        for line in inner:
+            if not isinstance(line, cst.SimpleStatementLine):
+                if isinstance(line, (cst.FunctionDef, cst.ClassDef)):
+                    out.top_defs.add(line.name.value)
+                continue
+            for small in line.body:
+                if isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(
+                        small.names, cst.ImportStar):
+                    prefix = ""
+                    if isinstance(small, cst.ImportFrom):
+                        prefix = import_base(module_name, is_package, len(small.relative),
+                                             dotted_name(small.module)
+                                             if small.module is not None else None)
+                    for alias in small.names:
+                        dotted = ".".join(dotted_name(alias.name) or ())
+                        target = f"{prefix}.{dotted}".lstrip(".") \
+                            if isinstance(small, cst.ImportFrom) else dotted
+                        if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                            out.imports[alias.asname.name.value] = target
+                        elif isinstance(small, cst.ImportFrom) or "." not in dotted:
+                            out.imports[dotted] = target
+                elif isinstance(small, (cst.Assign, cst.AnnAssign)) and small.value is not None:
+                    targets = [t.target for t in small.targets] if isinstance(
+                        small, cst.Assign) else [small.target]
+                    for t in targets:
+                        if isinstance(t, cst.Name):
+                            value = literal_value(small.value)
+                            if value is not _NOT_CONST and isinstance(value, (str, int, float)):
+                                out.constants[t.value] = value
+                        elif isinstance(t, cst.Tuple) and isinstance(small.value, cst.Tuple):
+                            for el, v in zip(t.elements, small.value.elements, strict=False):
+                                value = literal_value(v.value)
+                                if isinstance(el.value, cst.Name) and value is not _NOT_CONST \
+                                        and isinstance(value, (str, int, float)):
+                                    out.constants[el.value.value] = value
+
+
+def scan_module(module: cst.Module, vocab: Vocabulary, module_name: str = "",
+                is_package: bool = False) -> ModuleScan:
     scanner = _Scanner(vocab)
     module.visit(scanner)
-    return scanner.finish()
+    out = scanner.finish()
+    _top_level(module, out, module_name, is_package)
+    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -9,7 +10,7 @@ import libcst as cst
 from leakcheck.graph import facts
 from leakcheck.graph.scan import dotted_name, is_literal
 from leakcheck.graph.state import State, merge
-from leakcheck.graph.values import CLEAN, NO_NODES, Value, deep, elements, join, whole
+from leakcheck.graph.values import CLEAN, NO_NODES, Value, deep, elements, join, sym_value, whole
 
 if TYPE_CHECKING:
     from leakcheck.graph.builder import FunctionBuilder
@@ -95,19 +96,32 @@ class StmtMixin:
                 self.delete(el.value)
 
     def bind_imports(self: FunctionBuilder, node: cst.Import | cst.ImportFrom) -> None:
+        """Imported names are references by absolute qualified name (never sources by
+        name); an imported module constant (``THINK_END``) keeps its value."""
         names = node.names
         if isinstance(names, cst.ImportStar):
             return
+        constants = dict(self.link_in.constants)
+        prefix = ""
+        if isinstance(node, cst.ImportFrom):
+            prefix = import_base(self.ctx.module_name, self.ctx.path.endswith("__init__.py"),
+                                 len(node.relative), dotted_name(node.module)
+                                 if node.module is not None else None)
         for alias in names:
-            ref = Value(info=facts.FunctionRef(".".join(dotted_name(alias.name) or ())))
+            dotted = ".".join(dotted_name(alias.name) or ())
+            target = f"{prefix}.{dotted}".lstrip(".") if isinstance(node, cst.ImportFrom) \
+                else dotted
+            ref = Value(info=facts.FunctionRef(target))
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                self.state.env[alias.asname.name.value] = ref
-            elif isinstance(alias.name, cst.Name):
-                self.state.env[alias.name.value] = ref
-            else:
-                top = dotted_name(alias.name)
-                if top:
-                    self.state.env[top[0]] = Value(info=facts.FunctionRef(top[0]))
+                local = alias.asname.name.value
+            elif isinstance(alias.name, cst.Name) or isinstance(node, cst.ImportFrom):
+                local = dotted
+            else:  # `import a.b` binds `a`
+                local = dotted.split(".")[0]
+                ref = Value(info=facts.FunctionRef(local))
+            if local in constants:
+                ref = Value(info=facts.Const(constants[local]))
+            self.state.env[local] = ref
 
     # -- branches --------------------------------------------------------------------
     def branch(self: FunctionBuilder, body: cst.BaseSuite | list, cond: frozenset,
@@ -254,8 +268,11 @@ class StmtMixin:
     def s_FunctionDef(self: FunctionBuilder, node: cst.FunctionDef) -> bool:
         for dec in node.decorators:
             self.eval(dec.decorator)
-        self.state.env[node.name.value] = Value(info=facts.FunctionRef(
-            f"{self.scope}.{node.name.value}"))
+        qualname = self.ctx.qualname(qualify(self.scope, node.name.value))
+        # a decorated name still calls the function: a forwarding wrapper keeps the flow
+        self.state.env[node.name.value] = Value(info=facts.FunctionRef(qualname))
+        if self.class_data is not None:
+            self.class_data.methods[node.name.value] = qualname
         if self.globals is None or self.is_class_scope():
             self.pending_defs.append((node, None, self.scope))
         else:
@@ -265,28 +282,37 @@ class StmtMixin:
 
     def s_ClassDef(self: FunctionBuilder, node: cst.ClassDef) -> bool:
         from leakcheck.graph.builder import FunctionBuilder as FB
+        from leakcheck.graph.context import ClassData
 
+        bases: list[str] = []
         for base in node.bases:
-            self.eval(base.value)
+            value = self.eval(base.value)
+            if isinstance(value.info, facts.FunctionRef):
+                bases.append(value.info.qualname)
         for dec in node.decorators:
             self.eval(dec.decorator)
-        body = FB(self.ctx, self.scan, qualify(self.scope, node.name.value),
+        scope = qualify(self.scope, node.name.value)
+        data = ClassData(self.ctx.qualname(scope), tuple(bases), {}, {})
+        self.ctx.classes[data.qualname] = data
+        body = FB(self.ctx, self.scan, scope,
                   self.globals if self.globals is not None else self.state.env,
                   closure=self.closure)
         body.class_scope = True
+        body.class_data = data
         body.exec_block(node.body)
-        self.pending_defs.extend(body.pending_defs)
-        self.state.env[node.name.value] = Value(info=facts.FunctionRef(
-            qualify(self.scope, node.name.value)))
+        for pending in body.pending_defs:
+            self.pending_defs.append((*pending[:2], pending[2], data))  # type: ignore[arg-type]
+        self.state.env[node.name.value] = Value(info=facts.FunctionRef(data.qualname))
         return True
 
     def is_class_scope(self: FunctionBuilder) -> bool:
-        return getattr(self, "class_scope", False)
+        return self.class_scope
 
-    def grader_name(self: FunctionBuilder, node: cst.FunctionDef) -> str | None:
+    def grader_name(self: FunctionBuilder, node: cst.FunctionDef, qualname: str) -> str | None:
         name = node.name.value
         vocab = self.ctx.vocab
-        if name in self.scan.registered_names or vocab.is_grader_def(name):
+        if name in self.scan.registered_names or qualname in self.ctx_registered() or \
+                vocab.is_grader_def(name):
             return name
         for dec in node.decorators:
             dotted = dotted_name(dec.decorator)
@@ -294,67 +320,116 @@ class StmtMixin:
                 return name
         return None
 
-    def analyze_def(self: FunctionBuilder, node: cst.FunctionDef,
-                    closure: dict[str, Value] | None, scope_prefix: str) -> FunctionBuilder:
-        from leakcheck.graph.builder import FunctionBuilder as FB
+    def ctx_registered(self: FunctionBuilder) -> frozenset[str]:
+        return self.link_in.registered
 
-        grader = self.grader_name(node)
+    def analyze_def(self: FunctionBuilder, node: cst.FunctionDef,
+                    closure: dict[str, Value] | None, scope_prefix: str,
+                    class_data: object = None) -> FunctionBuilder:
+        from leakcheck.graph.builder import FunctionBuilder as FB
+        from leakcheck.graph.context import FunctionData
+
+        scope = qualify(scope_prefix, node.name.value)
+        qualname = self.ctx.qualname(scope)
+        grader = self.grader_name(node, qualname)
         if grader is None and self.grader_factory and _returns_name(self.fn_node,
                                                                      node.name.value):
             grader = node.name.value
         globals_env = self.globals if self.globals is not None else self.state.env
-        sub = FB(self.ctx, self.scan, qualify(scope_prefix, node.name.value), globals_env,
-                 closure=closure, grader=grader)
+        sub = FB(self.ctx, self.scan, scope, globals_env, closure=closure, grader=grader,
+                 link_in=self.link_in)
         sub.fn_node = node
-        sub.grader_factory = node.name.value in self.scan.registered_factories
-        sub.bind_params(node.params, grader)
+        sub.qualname = qualname
+        sub.grader_factory = node.name.value in self.scan.registered_factories or \
+            qualname in self.link_in.factories
+        class_q = getattr(class_data, "qualname", None)
+        is_static = any(dotted_name(d.decorator) in (("staticmethod",),) for d in node.decorators)
+        is_classmethod = any(dotted_name(d.decorator) in (("classmethod",),)
+                             for d in node.decorators)
+        params = sub.bind_params(node.params, grader, class_q if not is_static else None,
+                                 is_classmethod)
         sub.exec_block(node.body)
         sub.run_pending()
+        is_property = any((dotted_name(d.decorator) or ("",))[-1] in ("property",
+                                                                      "cached_property")
+                          for d in node.decorators)
+        self.ctx.functions[qualname] = FunctionData(qualname, params, sub.result_value(),
+                                                    class_q, is_property)
         return sub
 
     def run_pending(self: FunctionBuilder) -> None:
         pending, self.pending_defs = self.pending_defs, []
-        for node, closure, prefix in pending:
+        for item in pending:
+            node, closure, prefix = item[0], item[1], item[2]
+            class_data = item[3] if len(item) > 3 else None
             assert isinstance(node, cst.FunctionDef)
-            self.analyze_def(node, closure, prefix)
+            self.analyze_def(node, closure, prefix, class_data)
 
-    def bind_params(self: FunctionBuilder, params: cst.Parameters, grader: str | None) -> None:
+    def bind_params(self: FunctionBuilder, params: cst.Parameters, grader: str | None,
+                    class_q: str | None = None, is_classmethod: bool = False) -> tuple:
+        from leakcheck.graph.context import Param
+
         vocab = self.ctx.vocab
-        all_params = [*params.posonly_params, *params.params, *params.kwonly_params]
-        for star in (params.star_arg, params.star_kwarg):
-            if isinstance(star, cst.Param):
-                all_params.append(star)
-        for param in all_params:
+        ordered: list[tuple[cst.Param, str]] = []
+        ordered += [(p, "positional") for p in [*params.posonly_params, *params.params]]
+        if isinstance(params.star_arg, cst.Param):
+            ordered.append((params.star_arg, "star"))
+        ordered += [(p, "keyword") for p in params.kwonly_params]
+        if isinstance(params.star_kwarg, cst.Param):
+            ordered.append((params.star_kwarg, "kwstar"))
+        out: list[Param] = []
+        for i, (param, kind) in enumerate(ordered):
             name = param.name.value
-            value = CLEAN
+            if i == 0 and class_q is not None and kind == "positional":
+                # `self` (or `cls`): attributes live on the class, shared by its methods
+                self.self_name = name
+                self.class_q = class_q
+                self.state.env[name] = sym_value(("self", class_q))
+                self.ctx.bases[("self", class_q)] = (self.ctx.span(param.name),
+                                                     f"`{name}` of `{class_q}`")
+                out.append(Param(name, "self"))
+                continue
+            out.append(Param(name, kind))
+            base = ("param", self.qualname, name)
+            self.ctx.bases[base] = (self.ctx.span(param.name),
+                                    f"parameter `{name}` of `{self.qualname.rsplit('.', 1)[-1]}()`")
+            value = sym_value(base)
             if param.default is not None:
-                value = self.eval(param.default)
-                value = Value(elem=value.elem, fields=value.fields, info=value.info) \
-                    if not deep(value) else value
+                default = self.eval(param.default)
+                value = join(value, default)
             reg = vocab.registration_param(name) if grader is not None else None
-            if reg is not None and param is not params.star_kwarg:
-                kind, is_collection = reg
+            if reg is not None and kind != "kwstar":
+                src_kind, is_collection = reg
                 src = self.ctx.node(self.scope, param.name, f"src:param:{name}",
                                     f"`{name}` is the completion parameter of registered "
-                                    f"grader `{grader}`", step="source", source_kind=kind)
+                                    f"grader `{grader}`", step="source", source_kind=src_kind)
                 item = whole(frozenset((src,)))
-                value = Value(elem=item) if is_collection else item
-                self.state.env[name] = value
+                self.state.env[name] = Value(elem=item) if is_collection else item
                 continue
             flag = isinstance(param.default, FLAG_DEFAULTS) or (
                 isinstance(param.default, cst.Name) and param.default.value in ("True",
                                                                                 "False"))
-            if flag or name in ("self", "cls"):
-                self.state.env[name] = value
-                continue
-            kind_ = vocab.name_source_kind(name)
+            kind_ = vocab.name_source_kind(name) if not flag else None
             if kind_ is not None:
                 src = self.ctx.node(self.scope, param.name, f"src:param:{name}",
                                     f"`{name}` holds reasoning (by its name)", step="source",
                                     source_kind=kind_)
-                value = Value(shape=frozenset((src,)) | value.shape, elem=value.elem,
-                              fields=value.fields)
+                self.ctx.flow(value.shape, src)
+                value = replace(value, shape=frozenset((src,)))
             self.state.env[name] = value
+        return tuple(out)
+
+
+def import_base(module: str, is_package: bool, level: int, name: tuple[str, ...] | None) -> str:
+    """The absolute module a ``from ... import`` reads from."""
+    if level == 0:
+        return ".".join(name or ())
+    parts = module.split(".") if module else []
+    if not is_package:
+        parts = parts[:-1]
+    if level > 1:
+        parts = parts[: max(0, len(parts) - (level - 1))]
+    return ".".join([*parts, *(name or ())])
 
 
 def qualify(prefix: str, name: str) -> str:

@@ -6,6 +6,12 @@ collection not covered by a constant key, ``fields`` constant keys and attribute
 completions is ``Value(elem=Value(shape={src}))``: its items are tainted, its length is not.
 ``info`` carries symbolic facts that make sanitizers and tag idioms recognizable through
 variables (a constant string, the result of ``s.split("</think>")``, a regex match...).
+
+``syms`` makes a value *symbolic*: a function's parameter, or the result of a call into the
+project whose callee is analyzed separately. Reading part of a symbolic value yields a
+token node for that access path (``("sym", base, path)``); linking later connects each
+token to what the caller passed (for parameters) or to what the callee returns (for call
+results), call site by call site. That is how summaries stay context-sensitive.
 """
 
 from __future__ import annotations
@@ -18,6 +24,23 @@ NodeId = tuple[Any, ...]
 Nodes = frozenset[NodeId]
 NO_NODES: Nodes = frozenset()
 MAX_DEPTH = 6  # nesting beyond this collapses into the shape: loops like `x = [x]` terminate
+MAX_SYM_PATH = 4  # access paths into symbolic values are cut here (`p.a.b.c.d` -> `p.a.b.c`)
+DEEP = "**"  # the path component meaning "everything inside"
+Sym = tuple[Any, tuple[str, ...]]  # (base key, access path)
+
+
+def _path_limit(base: Any) -> int:
+    # an attribute of `self` is one class-wide node however deep it is read: writes in one
+    # method and reads in another must meet
+    return 1 if base[0] == "self" else MAX_SYM_PATH
+
+
+def sym_node(base: Any, path: tuple[str, ...]) -> NodeId:
+    return ("sym", base, path)
+
+
+def sym_value(base: Any, path: tuple[str, ...] = ()) -> Value:
+    return Value(shape=frozenset((sym_node(base, path),)), syms=frozenset(((base, path),)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +50,7 @@ class Value:
     fields: tuple[tuple[str, Value], ...] = ()  # sorted by key
     info: Any = None  # a frozen fact from graph/facts.py, or None
     from_grader: bool = False  # derived from a grader call's result (a judge's own reasoning)
+    syms: frozenset[Sym] = frozenset()
 
     def field(self, key: str) -> Value | None:
         for k, v in self.fields:
@@ -57,9 +81,11 @@ def deep(v: Value | None) -> Nodes:
     """Every node whose taint is anywhere inside ``v``: what a sink receiving ``v`` sees."""
     if v is None:
         return NO_NODES
-    if v.elem is None and not v.fields:
+    if v.elem is None and not v.fields and not v.syms:
         return v.shape
     out = set(v.shape)
+    for base, path in v.syms:
+        out.add(sym_node(base, (*path, DEEP)[:_path_limit(base)]))
     out |= deep(v.elem)
     for _, f in v.fields:
         out |= deep(f)
@@ -82,7 +108,7 @@ def join(a: Value | None, b: Value | None, depth: int = 0) -> Value:
     if b is None or a is b or a == b:
         return a
     if depth >= MAX_DEPTH:
-        return Value(shape=deep(a) | deep(b))
+        return Value(shape=deep(a) | deep(b), syms=a.syms | b.syms)
     elem: Value | None
     if a.elem is None:
         elem = b.elem
@@ -102,6 +128,7 @@ def join(a: Value | None, b: Value | None, depth: int = 0) -> Value:
         fields=fields,
         info=a.info if a.info == b.info else None,
         from_grader=a.from_grader and b.from_grader,
+        syms=a.syms | b.syms,
     )
 
 
@@ -126,17 +153,22 @@ def add_deep(v: Value, nodes: Nodes) -> Value:
 def read(v: Value, key: str | None, index_taint: Nodes = NO_NODES) -> Value:
     """``v[key]`` / ``v.attr``: the item plus the container's own taint (a tainted text's
     characters are tainted) plus a tainted index (a reasoning length selecting an item)."""
+    found = None
     if key is None:
         parts = [v.elem] + [f for _, f in v.fields]
         sub = join_all([p for p in parts if p is not None])
     else:
         found = v.field(key)
         sub = found if found is not None else (v.elem or CLEAN)
+    if v.syms and found is None:
+        # a part of a symbolic value not overwritten locally: its token for this path
+        step = key if key is not None else "[]"
+        for base, path in sorted(v.syms, key=repr):
+            sub = join(sub, sym_value(base, (*path, step)[:_path_limit(base)]))
     extra = v.shape | index_taint
     if not extra:
         return sub if not v.from_grader or sub.from_grader else replace(sub, from_grader=True)
-    return Value(shape=sub.shape | extra, elem=sub.elem, fields=sub.fields, info=sub.info,
-                 from_grader=v.from_grader or sub.from_grader)
+    return replace(sub, shape=sub.shape | extra, from_grader=v.from_grader or sub.from_grader)
 
 
 def elements(v: Value) -> Value:
@@ -158,11 +190,8 @@ def add_elem(v: Value, item: Value) -> Value:
     positional = [f for k, f in v.fields if k.startswith("#")]
     elem = join_all([e for e in (v.elem, item, *positional) if e is not None])
     fields = tuple((k, f) for k, f in v.fields if not k.startswith("#"))
-    return Value(shape=v.shape, elem=elem, fields=fields, from_grader=v.from_grader)
-
-
-def clean_like(info: Any = None) -> Value:
-    return Value(info=info)
+    return Value(shape=v.shape, elem=elem, fields=fields, from_grader=v.from_grader,
+                 syms=v.syms)
 
 
 def relabel(v: Value, make: Callable[[str, Nodes], NodeId], path: str = "",
@@ -174,7 +203,19 @@ def relabel(v: Value, make: Callable[[str, Nodes], NodeId], path: str = "",
         inner = deep(v) - v.shape
         if inner:
             shape = shape | {make(path + "*", frozenset(inner))}
-        return Value(shape=shape, info=v.info, from_grader=v.from_grader)
+        return Value(shape=shape, info=v.info, from_grader=v.from_grader, syms=v.syms)
     elem = relabel(v.elem, make, path + "[]", depth + 1) if v.elem is not None else None
     fields = tuple((k, relabel(f, make, path + k, depth + 1)) for k, f in v.fields)
-    return Value(shape=shape, elem=elem, fields=fields, info=v.info, from_grader=v.from_grader)
+    return Value(shape=shape, elem=elem, fields=fields, info=v.info, from_grader=v.from_grader,
+                 syms=v.syms)
+
+
+def component(v: Value, path: tuple[str, ...]) -> Nodes:
+    """The taint of one access path of ``v``: what a callee's token for that path stands
+    for at this call site. ``**`` is everything inside; ``[]`` the items."""
+    cur = v
+    for step in path:
+        if step == DEEP:
+            return deep(cur)
+        cur = read(cur, None if step == "[]" else step)
+    return cur.shape

@@ -1,0 +1,91 @@
+"""The cheap project index: what each module defines, imports and registers, resolved
+across modules before any dataflow (link stage 1). Its output for one module (a LinkIn)
+is, with the module's bytes and the rule packs, everything that module's analysis needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from leakcheck.graph.builder import LinkIn
+from leakcheck.graph.scan import ModuleScan
+
+MAX_HOPS = 12  # re-export chains longer than this are cycles or pathological
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    kind: str  # "def" | "const" | "module"
+    name: str  # qualified name of the def or module
+    value: object = None  # the constant
+
+
+class ProjectIndex:
+    def __init__(self) -> None:
+        self.scans: dict[str, ModuleScan] = {}  # primary module name -> scan
+        self.alias: dict[str, str] = {}  # any module name -> primary
+
+    def add(self, primary: str, aliases: tuple[str, ...], scan: ModuleScan) -> None:
+        self.scans[primary] = scan
+        self.alias.setdefault(primary, primary)
+        for a in aliases:
+            self.alias.setdefault(a, primary)
+
+    def module(self, name: str) -> str | None:
+        return self.alias.get(name)
+
+    def resolve(self, dotted: str, hops: int = 0) -> Resolved | None:
+        """Follow imports and re-exports (``pkg/__init__.py`` importing from ``.utils``)
+        to the module that defines ``dotted``."""
+        if hops > MAX_HOPS or not dotted:
+            return None
+        primary = self.module(dotted)
+        if primary is not None:
+            return Resolved("module", primary)
+        parts = dotted.split(".")
+        for i in range(len(parts) - 1, 0, -1):
+            mod = self.module(".".join(parts[:i]))
+            if mod is None:
+                continue
+            scan = self.scans[mod]
+            head, rest = parts[i], parts[i + 1:]
+            if head in scan.top_defs:
+                return Resolved("def", ".".join([mod, head, *rest]))
+            if head in scan.imports:
+                return self.resolve(".".join([scan.imports[head], *rest]), hops + 1)
+            if head in scan.constants and not rest:
+                return Resolved("const", f"{mod}.{head}", scan.constants[head])
+            return None
+        return None
+
+    def link_in(self, primary: str) -> LinkIn:
+        return self._link_ins()[primary]
+
+    def _link_ins(self) -> dict[str, LinkIn]:
+        cached = getattr(self, "_cache", None)
+        if cached is not None:
+            return cached
+        registered: set[str] = set()
+        factories: set[str] = set()
+        properties: set[str] = set()
+        for mod, scan in self.scans.items():
+            properties |= scan.properties
+            for names, out in ((scan.registered_names, registered),
+                               (scan.registered_factories, factories)):
+                for name in names:
+                    hit = self.resolve(f"{mod}.{name}")
+                    if hit is not None and hit.kind == "def":
+                        out.add(hit.name)
+        result: dict[str, LinkIn] = {}
+        for mod, scan in self.scans.items():
+            constants = []
+            for local, target in sorted(scan.imports.items()):
+                hit = self.resolve(target)
+                if hit is not None and hit.kind == "const":
+                    constants.append((local, hit.value))
+            own = mod + "."
+            result[mod] = LinkIn(frozenset(q for q in registered if q.startswith(own)),
+                                 frozenset(q for q in factories if q.startswith(own)),
+                                 tuple(constants), frozenset(properties))
+        self._cache = result
+        return result

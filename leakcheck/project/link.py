@@ -1,0 +1,297 @@
+"""Link stage 2: connect every module's graph into one project graph through summaries.
+
+Each function was analyzed once with symbolic parameters. Its *summary* for an access path
+of its return value is the set of roots that reach it: its own parameter tokens and the
+sources inside it. At each call site the caller's symbolic result token for that path gets
+an edge from what this caller passed for each parameter root — so a helper taints its result
+only where its argument is tainted (context sensitivity) — and from each internal source.
+Separately, every parameter token receives what every caller passes, so a sink inside a
+helper is reached from any tainted call site. Callees are linked before callers (SCCs of the
+call graph, in reverse topological order); recursion iterates to a fixed point.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Iterable
+
+import networkx as nx
+
+from leakcheck.graph.context import CallSite, FunctionData, ModuleContext, Param
+from leakcheck.graph.values import (
+    DEEP,
+    NO_NODES,
+    Nodes,
+    Value,
+    component,
+    deep,
+    item_key,
+    join,
+    join_all,
+    sym_node,
+)
+from leakcheck.project.index import ProjectIndex
+
+MAX_SCC_ROUNDS = 8
+
+
+class Linker:
+    def __init__(self, index: ProjectIndex, modules: list[ModuleContext]) -> None:
+        self.index = index
+        self.graph: nx.DiGraph = nx.DiGraph()
+        self.functions: dict[str, FunctionData] = {}
+        self.classes: dict = {}
+        self.bases: dict[tuple, tuple] = {}
+        self.sites: list[tuple[str, CallSite]] = []  # (caller qualname, site)
+        for ctx in modules:
+            self.graph.update(ctx.graph)
+            self.functions.update(ctx.functions)
+            self.classes.update(ctx.classes)
+            self.bases.update(ctx.bases)
+            for site in ctx.callsites.values():
+                self.sites.append((ctx.qualname(site.scope), site))
+        self.tokens: dict[tuple, list[tuple[tuple[str, ...], tuple]]] = defaultdict(list)
+        self.known: set[tuple] = set()
+        for node in self.graph.nodes:
+            if node[0] == "sym":
+                self.known.add(node)
+                self.tokens[node[1]].append((node[2], node))
+        self.site_by_base = {site.base: site for _, site in self.sites}
+        self.linked: set[tuple] = set()
+        self._summaries: dict[tuple[str, tuple[str, ...]], frozenset] = {}
+        self.library_sites: set[tuple] = set()  # result bases of calls outside the project
+        self._mro: dict[str, tuple[str, ...]] = {}
+
+    # -- resolution ----------------------------------------------------------------
+    def resolve_name(self, dotted: str) -> str | None:
+        if dotted in self.functions or dotted in self.classes:
+            return dotted
+        hit = self.index.resolve(dotted)
+        if hit is None or hit.kind != "def":
+            return None
+        return hit.name if (hit.name in self.functions or hit.name in self.classes) else None
+
+    def mro(self, cls: str) -> tuple[str, ...]:
+        if cls in self._mro:
+            return self._mro[cls]
+        self._mro[cls] = (cls,)  # cycles in bases terminate here
+        out = [cls]
+        data = self.classes.get(cls)
+        for base in data.bases if data is not None else ():
+            resolved = self.resolve_name(base)
+            if resolved is not None and resolved in self.classes:
+                for c in self.mro(resolved):
+                    if c not in out:
+                        out.append(c)
+        self._mro[cls] = tuple(out)
+        return self._mro[cls]
+
+    def method(self, cls: str, name: str, skip_first: bool = False) -> list[str]:
+        order = self.mro(cls)[1:] if skip_first else self.mro(cls)
+        for c in order:
+            data = self.classes[c]
+            if name in data.methods:
+                return [data.methods[name]]
+        for c in order:
+            funcs = self.classes[c].attr_functions.get(name)
+            if funcs:
+                return sorted(f for f in (self.resolve_name(q) for q in funcs) if f)
+        return []
+
+    def targets(self, site: CallSite) -> list[str] | None:
+        """Callee qualnames; None when the callee is outside the project (a library)."""
+        t = site.target
+        if t.kind == "function":
+            q = self.resolve_name(t.name)
+            if q is None:
+                return None
+            if q in self.classes:
+                return self.method(q, "__init__") or []
+            return [q]
+        cls = self.resolve_name(t.name)
+        if cls is None or cls not in self.classes:
+            return None if not t.property_read else []
+        found = self.method(cls, t.method or "", skip_first=t.kind == "super")
+        if t.property_read:
+            return [f for f in found if self.functions.get(f) and self.functions[f].is_property]
+        return found if found else None
+
+    # -- binding -------------------------------------------------------------------
+    @staticmethod
+    def bind(params: tuple[Param, ...], site: CallSite) -> dict[str, Value]:
+        """What each parameter receives at this call site."""
+        out: dict[str, Value] = {}
+        positional = list(site.positional)
+        keywords = dict(site.keywords)
+        names = [p for p in params if p.kind != "self"]
+        star = next((p.name for p in names if p.kind == "star"), None)
+        kwstar = next((p.name for p in names if p.kind == "kwstar"), None)
+        slots = [p.name for p in names if p.kind == "positional"]
+        for i, value in enumerate(positional):
+            if i < len(slots):
+                out[slots[i]] = value
+            elif star is not None:
+                extra = out.get(star, Value())
+                fields = dict(extra.fields)
+                fields[item_key(i - len(slots))] = value
+                out[star] = Value(elem=join(extra.elem, value),
+                                  fields=tuple(sorted(fields.items())))
+        rest: dict[str, Value] = {}
+        for k, value in keywords.items():
+            if any(p.name == k and p.kind in ("positional", "keyword") for p in names):
+                out[k] = join(out.get(k), value)
+            else:
+                rest[item_key(k)] = value
+        if kwstar is not None and rest:
+            out[kwstar] = Value(fields=tuple(sorted(rest.items())))
+        if site.spread:  # *args / **kwargs of unknown arity: any parameter may receive them
+            for p in names:
+                out[p.name] = join(out.get(p.name), Value(shape=site.spread))
+        return out
+
+    # -- summaries -----------------------------------------------------------------
+    def summary(self, func: str, path: tuple[str, ...]) -> frozenset:
+        """Roots reaching access path ``path`` of ``func``'s return value: its parameter
+        tokens and the sources anywhere upstream (through self attributes, globals)."""
+        key = (func, path)
+        if key in self._summaries:
+            return self._summaries[key]
+        data = self.functions[func]
+        start = component(data.ret, path)
+        own = ("param", func)
+        roots: set = set()
+        seen = set(start)
+        queue = deque(start)
+        graph = self.graph
+        while queue:
+            node = queue.popleft()
+            if node[0] == "sym" and node[1][:2] == own:
+                roots.add(node)
+                continue  # callers' arguments are not this function's business
+            if node in graph and "source_kind" in graph.nodes[node]:
+                roots.add(node)
+            if node not in graph:
+                continue
+            for pred in graph.predecessors(node):
+                if pred not in seen:
+                    seen.add(pred)
+                    queue.append(pred)
+        result = frozenset(roots)
+        self._summaries[key] = result
+        return result
+
+    # -- linking -------------------------------------------------------------------
+    def _edge(self, sources: Iterable, target: tuple, through: tuple | None = None) -> bool:
+        added = False
+        for s in sources:
+            if s == target:
+                continue
+            if s[0] == "sym":
+                self.ensure_token(s)
+            if not self.graph.has_edge(s, target):
+                if through is not None:
+                    self.graph.add_edge(s, target, through=through)
+                else:
+                    self.graph.add_edge(s, target)
+                added = True
+        return added
+
+    def ensure_token(self, token: tuple) -> None:
+        """A token first met while linking (an access path only a callee reads): give it
+        its own edges if its call site was already linked."""
+        if token in self.known:
+            return
+        self.known.add(token)
+        base, path = token[1], token[2]
+        self.tokens[base].append((path, token))
+        site = self.site_by_base.get(base)
+        if site is not None and base in self.linked:
+            self.link_result(site, path, token)
+
+    def _library_taint(self, site: CallSite) -> set:
+        taint: set = set(site.spread)
+        for v in site.positional:
+            taint |= deep(v)
+        for _, v in site.keywords:
+            taint |= deep(v)
+        if site.receiver is not None:
+            taint |= deep(site.receiver)
+        return taint
+
+    def link_result(self, site: CallSite, path: tuple[str, ...], token: tuple) -> bool:
+        """Edges into one access path of a call's result, from this call's arguments only."""
+        callees = self.targets(site)
+        if callees is None:  # a library call: the result carries every argument's taint
+            self.library_sites.add(site.base)
+            return self._edge(self._library_taint(site), token)
+        added = False
+        for callee in callees:
+            data = self.functions.get(callee)
+            if data is None:
+                continue
+            actual = self.bind(data.params, site)
+            for root in sorted(self.summary(callee, path), key=repr):
+                if root[0] == "sym":
+                    value = actual.get(root[1][2])
+                    if value is not None:
+                        added |= self._edge(component(value, root[2]), token,
+                                            (root, callee, path))
+                else:
+                    added |= self._edge((root,), token, (root, callee, path))
+        return added
+
+    def link_site(self, site: CallSite) -> bool:
+        added = False
+        self.linked.add(site.base)
+        for callee in self.targets(site) or ():
+            data = self.functions.get(callee)
+            if data is None:
+                continue
+            actual = self.bind(data.params, site)
+            # every parameter token hears what this caller passes (sinks inside the callee)
+            for name, value in actual.items():
+                for path, token in list(self.tokens.get(("param", callee, name), [])):
+                    added |= self._edge(component(value, path), token)
+        for path, token in list(self.tokens.get(site.base, [])):
+            added |= self.link_result(site, path, token)
+        return added
+
+    def link_class_fields(self) -> None:
+        """A subclass's methods and its bases' methods share ``self`` attributes."""
+        for cls in self.classes:
+            for base in self.mro(cls)[1:]:
+                attrs = {p for p, _ in self.tokens.get(("self", cls), [])} | {
+                    p for p, _ in self.tokens.get(("self", base), [])}
+                for path in attrs:
+                    a, b = sym_node(("self", cls), path), sym_node(("self", base), path)
+                    self._edge((a,), b)
+                    self._edge((b,), a)
+
+    def run(self) -> nx.DiGraph:
+        self.link_class_fields()
+        calls: nx.DiGraph = nx.DiGraph()
+        by_caller: dict[str, list[CallSite]] = defaultdict(list)
+        for caller, site in self.sites:
+            by_caller[caller].append(site)
+            calls.add_node(caller)
+            for callee in self.targets(site) or ():
+                calls.add_edge(caller, callee)
+        condensed = nx.condensation(calls)
+        for scc in reversed(list(nx.topological_sort(condensed))):
+            members = sorted(condensed.nodes[scc]["members"])
+            for _ in range(MAX_SCC_ROUNDS):
+                for m in members:  # summaries of this SCC may grow with each round
+                    for key in [k for k in self._summaries if k[0] == m]:
+                        del self._summaries[key]
+                changed = False
+                for m in members:
+                    for site in by_caller.get(m, ()):
+                        changed |= self.link_site(site)
+                if not changed or (len(members) == 1 and not calls.has_edge(members[0],
+                                                                           members[0])):
+                    break
+        return self.graph
+
+
+def _unused() -> tuple:
+    return (DEEP, NO_NODES, Nodes, join_all)
