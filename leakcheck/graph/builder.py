@@ -263,6 +263,30 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
             data = self.ctx.classes.get(sym_base[1])
             if data is not None and isinstance(value.info, (facts.FunctionRef, facts.Partial)):
                 data.attr_functions.setdefault(attr, set()).add(value.info.qualname)
+            if data is not None and isinstance(value.info, facts.Instance):
+                data.attr_types.setdefault(attr, set()).add(value.info.qualname)
+
+    def annotation_class(self, annotation: cst.Annotation | None) -> str | None:
+        """``manager: RewardManager`` (also ``X | None``, ``Optional[X]``, a string):
+        the class a value is known to be, by qualified name."""
+        if annotation is None:
+            return None
+        expr = annotation.annotation
+        if isinstance(expr, cst.SimpleString):
+            try:
+                expr = cst.parse_expression(str(expr.evaluated_value))
+            except Exception:
+                return None
+        for node in _walk_expr(expr):
+            if isinstance(node, (cst.Name, cst.Attribute)):
+                dotted = dotted_name(node)
+                if not dotted or dotted[-1] in ("Optional", "Union", "None"):
+                    continue
+                info = self.lookup(dotted[0]).info
+                if isinstance(info, facts.FunctionRef) and dotted[-1][:1].isupper():
+                    rest = ".".join(dotted[1:])
+                    return f"{info.qualname}.{rest}" if rest else info.qualname
+        return None
 
     def update_local(self, base_expr: cst.BaseExpression, updated: Value) -> None:
         """Write back a mutated container reached through local names (``x``, ``self.d``)."""
@@ -316,6 +340,14 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
         self.ctx.functions[sub.qualname] = FunctionData(sub.qualname, params, sub.result_value(),
                                                         None, False)
         return sub.qualname
+
+
+def _walk_expr(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    yield node
+    if isinstance(node, cst.Attribute):
+        return  # a dotted name is one reference
+    for child in node.children:
+        yield from _walk_expr(child)
 
 
 def _describe_part(path: str) -> str:

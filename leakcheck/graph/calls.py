@@ -51,9 +51,14 @@ class Args:
     keywords: dict[str, Value]
     nodes: list[cst.Arg]
     spread: Nodes  # *args / **kwargs whose arity is unknown
+    star_forward: tuple | None = None  # `f(*args)` with this function's own *args
+    kw_forward: tuple | None = None  # `f(**kwargs)` with this function's own **kwargs
 
     def all_taint(self) -> Nodes:
         out: set = set(self.spread)
+        for forwarded in (self.star_forward, self.kw_forward):
+            if forwarded is not None:
+                out |= deep(sym_value(forwarded))
         for v in self.positional:
             out |= deep(v)
         for v in self.keywords.values():
@@ -79,9 +84,15 @@ class CallMixin:
         positional: list[Value] = []
         keywords: dict[str, Value] = {}
         spread: set = set()
+        star_forward = kw_forward = None
         for arg in node.args:
             value = self.eval(arg.value)
-            if arg.star == "*":
+            forwarded = _own_parameter(value)
+            if arg.star == "*" and forwarded is not None and star_forward is None:
+                star_forward = forwarded  # linked position by position
+            elif arg.star == "**" and forwarded is not None and kw_forward is None:
+                kw_forward = forwarded
+            elif arg.star == "*":
                 spread |= deep(value)
                 positional.append(elements(value))
             elif arg.star == "**":
@@ -93,7 +104,8 @@ class CallMixin:
                 keywords[arg.keyword.value] = value
             else:
                 positional.append(value)
-        return Args(positional, keywords, list(node.args), frozenset(spread))
+        return Args(positional, keywords, list(node.args), frozenset(spread), star_forward,
+                    kw_forward)
 
     def e_call(self: FunctionBuilder, node: cst.Call) -> Value:
         func = node.func
@@ -170,7 +182,8 @@ class CallMixin:
                 return Target("function", info.qualname), args
             if isinstance(info, facts.Partial):
                 bound = Args(list(info.args) + args.positional,
-                             {**dict(info.keywords), **args.keywords}, args.nodes, args.spread)
+                             {**dict(info.keywords), **args.keywords}, args.nodes, args.spread,
+                             args.star_forward, args.kw_forward)
                 return Target("function", info.qualname), bound
             return None, args
         if not isinstance(func, cst.Attribute) or receiver is None:
@@ -183,6 +196,10 @@ class CallMixin:
             if base[0] == "self" and path == ():
                 return Target("method", base[1], name), args
         info = receiver.info
+        if not isinstance(info, facts.Instance):
+            for base, path in receiver.syms:  # `self.manager.evaluate()`
+                if base[0] == "self" and len(path) == 1 and path[0].startswith("."):
+                    return Target("attr_method", base[1], name, attribute=path[0][1:]), args
         if isinstance(info, facts.Instance):
             return Target("method", info.qualname, name), args
         if isinstance(info, facts.FunctionRef):  # a module or a class: `utils.f()`
@@ -209,7 +226,8 @@ class CallMixin:
         self.ctx.bases[base] = (span, f"`{code}()`")
         site = CallSite(base, span, self.scope, code, target, tuple(args.positional),
                         tuple(sorted(args.keywords.items())), args.spread,
-                        receiver if target.kind == "method" else None)
+                        receiver if target.kind in ("method", "attr_method") else None,
+                        args.star_forward, args.kw_forward)
         previous = self.ctx.callsites.get(base)
         self.ctx.callsites[base] = site if previous is None else merge_sites(previous, site)
         value = sym_value(base)
@@ -474,6 +492,15 @@ class CallMixin:
             if k in names:
                 out = set_field(out, item_key(names.index(k)), v)
         return out
+
+
+def _own_parameter(value: Value) -> tuple | None:
+    """The parameter base when ``value`` is exactly a parameter as received (``*args``)."""
+    if value.elem is None and not value.fields and len(value.syms) == 1:
+        (base, path), = value.syms
+        if base[0] == "param" and path == ():
+            return base
+    return None
 
 
 def _capitalized(name: str) -> bool:

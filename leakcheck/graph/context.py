@@ -8,7 +8,7 @@ what the report needs: ``span``, ``message``, ``step`` (the kind of step) and, f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import libcst as cst
 import networkx as nx
@@ -39,6 +39,7 @@ class Target:
     name: str  # function qualname, or the class qualname for methods
     method: str | None = None
     property_read: bool = False  # `obj.prop`: a call only if `prop` is a @property
+    attribute: str | None = None  # "attr_method": `self.<attribute>.<method>()`
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,8 @@ class CallSite:
     keywords: tuple[tuple[str, Value], ...]
     spread: Nodes  # taint of *args / **kwargs whose arity is unknown here
     receiver: Value | None = None  # `obj` of `obj.m()`: what a library method sees
+    star_forward: tuple | None = None  # caller's own *args passed on as `*args`
+    kw_forward: tuple | None = None  # caller's own **kwargs passed on as `**kwargs`
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,8 @@ class ClassData:
     bases: tuple[str, ...]  # qualified names as written (resolved at link time)
     methods: dict[str, str]  # name -> function qualname
     attr_functions: dict[str, set[str]]  # `self.fn = f`: attribute -> function qualnames
+    # `self.manager = manager` where manager is a known class: attribute -> class qualnames
+    attr_types: dict[str, set[str]] = field(default_factory=dict)
 
 
 class ModuleContext:

@@ -48,8 +48,11 @@ class StmtMixin:
                 self.bind_target(t.target, value, node, literal)
         elif isinstance(node, cst.AnnAssign):
             if node.value is not None:
-                self.bind_target(node.target, self.eval(node.value), node,
-                                 is_literal(node.value))
+                value = self.eval(node.value)
+                known = self.annotation_class(node.annotation)
+                if known is not None and value.info is None:
+                    value = replace(value, info=facts.Instance(known))
+                self.bind_target(node.target, value, node, is_literal(node.value))
         elif isinstance(node, cst.AugAssign):
             current = self.eval(node.target)
             value = self.eval(node.value)
@@ -397,6 +400,9 @@ class StmtMixin:
             if param.default is not None:
                 default = self.eval(param.default)
                 value = join(value, default)
+            known = self.annotation_class(param.annotation)
+            if known is not None:
+                value = replace(value, info=facts.Instance(known))
             reg = vocab.registration_param(name) if grader is not None else None
             if reg is not None and kind != "kwstar":
                 src_kind, is_collection = reg

@@ -29,6 +29,7 @@ from leakcheck.graph.values import (
     join,
     join_all,
     sym_node,
+    sym_value,
 )
 from leakcheck.project.index import ProjectIndex
 
@@ -111,6 +112,14 @@ class Linker:
         cls = self.resolve_name(t.name)
         if cls is None or cls not in self.classes:
             return None if not t.property_read else []
+        if t.kind == "attr_method":
+            found = []
+            for c in self.mro(cls):
+                for q in sorted(self.classes[c].attr_types.get(t.attribute or "", ())):
+                    owner = self.resolve_name(q)
+                    if owner in self.classes:
+                        found.extend(self.method(owner, t.method or ""))
+            return found or None
         found = self.method(cls, t.method or "", skip_first=t.kind == "super")
         if t.property_read:
             return [f for f in found if self.functions.get(f) and self.functions[f].is_property]
@@ -142,8 +151,21 @@ class Linker:
                 out[k] = join(out.get(k), value)
             else:
                 rest[item_key(k)] = value
+        if site.star_forward is not None:  # f(*args): position j is the caller's args[k]
+            base = site.star_forward
+            for k, slot in enumerate(slots[len(positional):]):
+                out[slot] = join(out.get(slot), sym_value(base, (item_key(k),)))
+            if star is not None:
+                out[star] = join(out.get(star), sym_value(base))
+        if site.kw_forward is not None:  # f(**kwargs): each unbound name may come through
+            base = site.kw_forward
+            for p in names:
+                if p.kind in ("positional", "keyword") and p.name not in out:
+                    out[p.name] = sym_value(base, (item_key(p.name),))
+            if kwstar is not None:
+                out[kwstar] = join(out.get(kwstar), sym_value(base))
         if kwstar is not None and rest:
-            out[kwstar] = Value(fields=tuple(sorted(rest.items())))
+            out[kwstar] = join(out.get(kwstar), Value(fields=tuple(sorted(rest.items()))))
         if site.spread:  # *args / **kwargs of unknown arity: any parameter may receive them
             for p in names:
                 out[p.name] = join(out.get(p.name), Value(shape=site.spread))
@@ -158,6 +180,9 @@ class Linker:
             return self._summaries[key]
         data = self.functions[func]
         start = component(data.ret, path)
+        for node in start:  # a result token met only in the return value gets its edges now
+            if node[0] == "sym":
+                self.ensure_token(node)
         own = ("param", func)
         roots: set = set()
         seen = set(start)
@@ -214,6 +239,9 @@ class Linker:
             taint |= deep(v)
         for _, v in site.keywords:
             taint |= deep(v)
+        for forwarded in (site.star_forward, site.kw_forward):
+            if forwarded is not None:
+                taint |= deep(sym_value(forwarded))
         if site.receiver is not None:
             taint |= deep(site.receiver)
         return taint
