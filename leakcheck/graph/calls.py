@@ -185,6 +185,9 @@ class CallMixin:
                              {**dict(info.keywords), **args.keywords}, args.nodes, args.spread,
                              args.star_forward, args.kw_forward)
                 return Target("function", info.qualname), bound
+            param = _own_parameter(self.lookup(func.value))
+            if param is not None:  # a callable parameter: whatever the callers pass
+                return Target("param", param[1], param[2]), args
             return None, args
         if not isinstance(func, cst.Attribute) or receiver is None:
             return None, args

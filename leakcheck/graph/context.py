@@ -73,6 +73,7 @@ class FunctionData:
     ret: Value  # join of every return (a generator: a collection of what it yields)
     class_qualname: str | None  # the class a method belongs to
     is_property: bool
+    decorators: tuple[str, ...] = ()  # qualnames of plain-name decorators, outermost first
 
 
 @dataclass
@@ -101,6 +102,7 @@ class ModuleContext:
         self.classes: dict[str, ClassData] = {}
         # base key of a symbolic value -> (span, description) for its token nodes' steps
         self.bases: dict[tuple, tuple[Span, str]] = {}
+        self.decorators: dict[str, tuple[str, ...]] = {}
         self._code_cache: dict[int, str] = {}
 
     def qualname(self, scope: str) -> str:

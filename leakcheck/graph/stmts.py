@@ -269,9 +269,13 @@ class StmtMixin:
 
     # -- definitions -----------------------------------------------------------------
     def s_FunctionDef(self: FunctionBuilder, node: cst.FunctionDef) -> bool:
-        for dec in node.decorators:
-            self.eval(dec.decorator)
         qualname = self.ctx.qualname(qualify(self.scope, node.name.value))
+        refs = []
+        for dec in node.decorators:
+            info = self.eval(dec.decorator).info
+            if isinstance(info, facts.FunctionRef):
+                refs.append(info.qualname)
+        self.ctx.decorators[qualname] = tuple(refs)
         # a decorated name still calls the function: a forwarding wrapper keeps the flow
         self.state.env[node.name.value] = Value(info=facts.FunctionRef(qualname))
         if self.class_data is not None:
@@ -357,7 +361,8 @@ class StmtMixin:
                                                                       "cached_property")
                           for d in node.decorators)
         self.ctx.functions[qualname] = FunctionData(qualname, params, sub.result_value(),
-                                                    class_q, is_property)
+                                                    class_q, is_property,
+                                                    self.ctx.decorators.get(qualname, ()))
         return sub
 
     def run_pending(self: FunctionBuilder) -> None:

@@ -133,8 +133,10 @@ def join(a: Value | None, b: Value | None, depth: int = 0) -> Value:
 
 
 def join_all(values: list[Value]) -> Value:
-    out = CLEAN
-    for v in values:
+    if not values:
+        return CLEAN
+    out = values[0]  # not CLEAN: a lone value keeps its facts (a returned function)
+    for v in values[1:]:
         out = join(out, v)
     return out
 

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 import networkx as nx
 
 from leakcheck.graph.context import CallSite, FunctionData, ModuleContext, Param
+from leakcheck.graph.facts import FunctionRef
 from leakcheck.graph.values import (
     DEEP,
     NO_NODES,
@@ -44,6 +45,7 @@ class Linker:
         self.classes: dict = {}
         self.bases: dict[tuple, tuple] = {}
         self.sites: list[tuple[str, CallSite]] = []  # (caller qualname, site)
+        self.caller_of: dict[tuple, str] = {}
         for ctx in modules:
             self.graph.update(ctx.graph)
             self.functions.update(ctx.functions)
@@ -51,6 +53,7 @@ class Linker:
             self.bases.update(ctx.bases)
             for site in ctx.callsites.values():
                 self.sites.append((ctx.qualname(site.scope), site))
+                self.caller_of[site.base] = ctx.qualname(site.scope)
         self.tokens: dict[tuple, list[tuple[tuple[str, ...], tuple]]] = defaultdict(list)
         self.known: set[tuple] = set()
         for node in self.graph.nodes:
@@ -58,6 +61,7 @@ class Linker:
                 self.known.add(node)
                 self.tokens[node[1]].append((node[2], node))
         self.site_by_base = {site.base: site for _, site in self.sites}
+        self._callables: dict[tuple[str, str], set[str]] | None = None
         self.linked: set[tuple] = set()
         self._summaries: dict[tuple[str, tuple[str, ...]], frozenset] = {}
         self.library_sites: set[tuple] = set()  # result bases of calls outside the project
@@ -99,16 +103,78 @@ class Linker:
                 return sorted(f for f in (self.resolve_name(q) for q in funcs) if f)
         return []
 
+    def callables(self, func: str, param: str) -> set[str]:
+        """Functions that may be bound to a callable parameter: passed by a caller, or the
+        function a decorator is applied to (its first parameter)."""
+        if self._callables is None:
+            found: dict[tuple[str, str], set[str]] = defaultdict(set)
+            for q, data in self.functions.items():
+                for deco in data.decorators:
+                    d = self.resolve_name(deco)
+                    if d in self.functions:
+                        first = next((p.name for p in self.functions[d].params
+                                      if p.kind == "positional"), None)
+                        if first is not None:
+                            found[(d, first)].add(q)
+            for _, site in self.sites:
+                if site.target.kind != "function":
+                    continue
+                callee = self.resolve_name(site.target.name)
+                if callee not in self.functions:
+                    continue
+                for name, value in self.bind(self.functions[callee].params, site).items():
+                    if isinstance(value.info, FunctionRef):
+                        ref = self.resolve_name(value.info.qualname)
+                        if ref in self.functions:
+                            found[(callee, name)].add(ref)
+            self._callables = found
+        return self._callables.get((func, param), set())
+
+    def forwards(self, wrapper: str, decorator: str) -> bool:
+        """A wrapper that only passes its own ``*args, **kwargs`` on to the decorated
+        function behaves as that function."""
+        data = self.functions[wrapper]
+        star = next((p.name for p in data.params if p.kind == "star"), None)
+        kwstar = next((p.name for p in data.params if p.kind == "kwstar"), None)
+        for _, site in self.sites:
+            if site.target.kind == "param" and site.target.name == decorator and \
+                    site.scope and self._caller_is(site, wrapper):
+                return (not site.positional and not site.keywords
+                        and (site.star_forward or (None, None, None))[2] == star
+                        and (site.kw_forward or (None, None, None))[2] == kwstar)
+        return False
+
+    def _caller_is(self, site: CallSite, func: str) -> bool:
+        return self.caller_of.get(site.base) == func
+
+    def decorated(self, func: str) -> str:
+        """What calling a decorated function runs: the wrapper a project decorator returns
+        (``@timed`` -> ``timed.<locals>.wrapper``), or the function itself when the
+        decorator returns it unchanged or is outside the project."""
+        current = func
+        data = self.functions.get(func)
+        for deco in reversed(data.decorators if data is not None else ()):
+            d = self.resolve_name(deco)
+            ret = self.functions[d].ret.info if d in self.functions else None
+            wrapper = self.resolve_name(ret.qualname) if isinstance(ret, FunctionRef) else None
+            if wrapper is not None and wrapper in self.functions and wrapper != d and \
+                    not self.forwards(wrapper, d):
+                current = wrapper
+        return current
+
     def targets(self, site: CallSite) -> list[str] | None:
         """Callee qualnames; None when the callee is outside the project (a library)."""
         t = site.target
+        if t.kind == "param":
+            found = sorted(self.callables(t.name, t.method or ""))
+            return [self.decorated(f) for f in found] or None
         if t.kind == "function":
             q = self.resolve_name(t.name)
             if q is None:
                 return None
             if q in self.classes:
                 return self.method(q, "__init__") or []
-            return [q]
+            return [self.decorated(q)]
         cls = self.resolve_name(t.name)
         if cls is None or cls not in self.classes:
             return None if not t.property_read else []
