@@ -259,12 +259,18 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
         for sym_base, path in base.syms:
             if sym_base[0] != "self" or path != ():
                 continue
-            self.ctx.flow(deep(value), sym_node(sym_base, (attr_key(attr),)))
+            key = attr_key(attr)
+            self.ctx.flow(value.shape, sym_node(sym_base, (key,)))
+            self.ctx.flow(deep(elements(value)), sym_node(sym_base, (key, "[]")))
+            self.ctx.flow(deep(value), sym_node(sym_base, (key, "**")))
             data = self.ctx.classes.get(sym_base[1])
             if data is not None and isinstance(value.info, (facts.FunctionRef, facts.Partial)):
                 data.attr_functions.setdefault(attr, set()).add(value.info.qualname)
             if data is not None and isinstance(value.info, facts.Instance):
                 data.attr_types.setdefault(attr, set()).add(value.info.qualname)
+            param = _own_param_of(value)
+            if data is not None and param is not None:
+                data.attr_params.setdefault(attr, set()).add((param[1], param[2]))
 
     def annotation_class(self, annotation: cst.Annotation | None) -> str | None:
         """``manager: RewardManager`` (also ``X | None``, ``Optional[X]``, a string):
@@ -340,6 +346,12 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
         self.ctx.functions[sub.qualname] = FunctionData(sub.qualname, params, sub.result_value(),
                                                         None, False)
         return sub.qualname
+
+
+def _own_param_of(value: Value) -> tuple | None:
+    """The parameter a value still is (after an assignment step), if any."""
+    params = [base for base, path in value.syms if base[0] == "param" and path == ()]
+    return params[0] if len(params) == 1 else None
 
 
 def _walk_expr(node: cst.CSTNode) -> Iterator[cst.CSTNode]:

@@ -133,7 +133,10 @@ class CallMixin:
             return CLEAN
         target, args = self.call_target(func, receiver, args)
         if is_grader:
-            if target is not None and not _capitalized(last):
+            if target is not None and _capitalized(last) and target.kind == "function":
+                return replace(self.construct(node, target, last, args, receiver, code),
+                               from_grader=True)
+            if target is not None:
                 return self.project_call(node, target, args, code, from_grader=True,
                                          receiver=receiver)
             return self.unknown_call(node, receiver, args, code, from_grader=True)
@@ -156,20 +159,23 @@ class CallMixin:
         if source is not None:
             return source
         if target is not None and _capitalized(last) and target.kind == "function":
-            # a class: run its __init__ on the new instance; the value is the instance
-            init = Target("method", target.name, "__init__")
-            self.project_call(node, init, args, code)
-            # fields by keyword where known; otherwise the instance carries its arguments
-            # (a library class such as io.StringIO(text) is an unknown call)
-            constructed = self.constructor(node, last, args) or self.unknown_call(
-                node, receiver, args, code)
-            return replace(constructed, info=facts.Instance(target.name))
+            return self.construct(node, target, last, args, receiver, code)
         constructed = self.constructor(node, last, args)
         if constructed is not None:
             return constructed
         if target is not None:
             return self.project_call(node, target, args, code, receiver=receiver)
         return self.unknown_call(node, receiver, args, code)
+
+    def construct(self: FunctionBuilder, node: cst.Call, target: Target, last: str, args: Args,
+                  receiver: Value | None, code: str) -> Value:
+        """A class: run its __init__ on the new instance; the value is the instance, with
+        fields by keyword where known; otherwise it carries its arguments (a library class
+        such as io.StringIO(text) is an unknown call)."""
+        self.project_call(node, Target("method", target.name, "__init__"), args, code)
+        constructed = self.constructor(node, last, args) or self.unknown_call(
+            node, receiver, args, code)
+        return replace(constructed, info=facts.Instance(target.name))
 
     # -- calls into the project ----------------------------------------------------
     def call_target(self: FunctionBuilder, func: cst.BaseExpression, receiver: Value | None,
@@ -287,7 +293,8 @@ class CallMixin:
             if last in decoder.batch_callees:
                 return collection(whole(frozenset((src,))))
             return whole(frozenset((src,)))
-        kind = vocab.call_source_kind(last) if last else None
+        # a class (by convention, capitalized) builds a structure; its fields carry taint
+        kind = vocab.call_source_kind(last) if last and not _capitalized(last) else None
         if kind is not None:
             src = self.ctx.node(self.scope, node, "src:call", f"`{code}()` returns reasoning",
                                 step="source", source_kind=kind)

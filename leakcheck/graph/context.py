@@ -84,6 +84,8 @@ class ClassData:
     attr_functions: dict[str, set[str]]  # `self.fn = f`: attribute -> function qualnames
     # `self.manager = manager` where manager is a known class: attribute -> class qualnames
     attr_types: dict[str, set[str]] = field(default_factory=dict)
+    # `self.reward_fn = reward_fn` (a parameter): attribute -> (function, parameter)
+    attr_params: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
 
 
 class ModuleContext:

@@ -30,9 +30,9 @@ Sym = tuple[Any, tuple[str, ...]]  # (base key, access path)
 
 
 def _path_limit(base: Any) -> int:
-    # an attribute of `self` is one class-wide node however deep it is read: writes in one
-    # method and reads in another must meet
-    return 1 if base[0] == "self" else MAX_SYM_PATH
+    # an attribute of `self` is a few class-wide nodes however deep it is read (its value,
+    # its items, everything): writes in one method and reads in another must meet
+    return 2 if base[0] == "self" else MAX_SYM_PATH
 
 
 def sym_node(base: Any, path: tuple[str, ...]) -> NodeId:

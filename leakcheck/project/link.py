@@ -97,17 +97,24 @@ class Linker:
             data = self.classes[c]
             if name in data.methods:
                 return [data.methods[name]]
+        found: set[str] = set()
         for c in order:
-            funcs = self.classes[c].attr_functions.get(name)
-            if funcs:
-                return sorted(f for f in (self.resolve_name(q) for q in funcs) if f)
-        return []
+            for q in self.classes[c].attr_functions.get(name, ()):
+                f = self.resolve_name(q)
+                if f:
+                    found.add(f)
+            for func, param in self.classes[c].attr_params.get(name, ()):
+                found |= self.callables(func, param)
+        return sorted(self.decorated(f) for f in found)
 
     def callables(self, func: str, param: str) -> set[str]:
-        """Functions that may be bound to a callable parameter: passed by a caller, or the
+        """Functions that may be bound to a callable parameter: passed by a caller (also
+        through the caller's own parameter, ``super().__init__(tok, reward_fn)``), or the
         function a decorator is applied to (its first parameter)."""
         if self._callables is None:
+            self._callables = {}  # while computing: attribute calls resolve to methods only
             found: dict[tuple[str, str], set[str]] = defaultdict(set)
+            passes: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
             for q, data in self.functions.items():
                 for deco in data.decorators:
                     d = self.resolve_name(deco)
@@ -116,18 +123,29 @@ class Linker:
                                       if p.kind == "positional"), None)
                         if first is not None:
                             found[(d, first)].add(q)
-            for _, site in self.sites:
-                if site.target.kind != "function":
+            for caller, site in self.sites:
+                if site.target.kind == "param":
                     continue
-                callee = self.resolve_name(site.target.name)
-                if callee not in self.functions:
-                    continue
-                for name, value in self.bind(self.functions[callee].params, site).items():
-                    if isinstance(value.info, FunctionRef):
-                        ref = self.resolve_name(value.info.qualname)
-                        if ref in self.functions:
-                            found[(callee, name)].add(ref)
-            self._callables = found
+                for callee in self.targets(site) or ():
+                    if callee not in self.functions:
+                        continue
+                    for name, value in self.bind(self.functions[callee].params, site).items():
+                        if isinstance(value.info, FunctionRef):
+                            ref = self.resolve_name(value.info.qualname)
+                            if ref in self.functions:
+                                found[(callee, name)].add(ref)
+                        for base, path in value.syms:
+                            if base[0] == "param" and path == ():
+                                passes[(base[1], base[2])].add((callee, name))
+            changed = True
+            while changed:  # what a parameter receives, it passes on
+                changed = False
+                for src, dsts in passes.items():
+                    for dst in dsts:
+                        before = len(found[dst])
+                        found[dst] |= found.get(src, set())
+                        changed |= len(found[dst]) != before
+            self._callables = dict(found)
         return self._callables.get((func, param), set())
 
     def forwards(self, wrapper: str, decorator: str) -> bool:
