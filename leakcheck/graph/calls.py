@@ -191,9 +191,13 @@ class CallMixin:
                              {**dict(info.keywords), **args.keywords}, args.nodes, args.spread,
                              args.star_forward, args.kw_forward)
                 return Target("function", info.qualname), bound
-            param = _own_parameter(self.lookup(func.value))
+            value = self.lookup(func.value)
+            param = _own_parameter(value)
             if param is not None:  # a callable parameter: whatever the callers pass
                 return Target("param", param[1], param[2]), args
+            made = [base for base, path in value.syms if base[0] == "ret" and path == ()]
+            if len(made) == 1:  # `f = make_filter(); f(x)`: what the factory returns
+                return Target("returned", "", via=made[0]), args
             return None, args
         if not isinstance(func, cst.Attribute) or receiver is None:
             return None, args

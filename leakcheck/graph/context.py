@@ -40,6 +40,7 @@ class Target:
     method: str | None = None
     property_read: bool = False  # `obj.prop`: a call only if `prop` is a @property
     attribute: str | None = None  # "attr_method": `self.<attribute>.<method>()`
+    via: tuple | None = None  # "returned": the result base of the call that made the callee
 
 
 @dataclass(frozen=True, slots=True)

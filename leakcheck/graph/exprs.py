@@ -122,6 +122,9 @@ class ExprMixin:
     def e_attribute(self: FunctionBuilder, node: cst.Attribute) -> Value:
         base = self.eval(node.value)
         name = node.attr.value
+        if isinstance(base.info, facts.FunctionRef) and not base.syms and not deep(base):
+            # `gsm8k.compute_score` (a module's function), `Manager.build`: a reference
+            return Value(info=facts.FunctionRef(f"{base.info.qualname}.{name}"))
         value = read(base, attr_key(name))
         if name in self.link_in.properties:
             target = self.property_target(base, name)

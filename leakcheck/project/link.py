@@ -123,8 +123,8 @@ class Linker:
                                       if p.kind == "positional"), None)
                         if first is not None:
                             found[(d, first)].add(q)
-            for caller, site in self.sites:
-                if site.target.kind == "param":
+            for _caller, site in self.sites:
+                if site.target.kind in ("param", "returned"):
                     continue
                 for callee in self.targets(site) or ():
                     if callee not in self.functions:
@@ -183,6 +183,15 @@ class Linker:
     def targets(self, site: CallSite) -> list[str] | None:
         """Callee qualnames; None when the callee is outside the project (a library)."""
         t = site.target
+        if t.kind == "returned":
+            maker = self.site_by_base.get(t.via)
+            found = []
+            for f in (self.targets(maker) or ()) if maker is not None else ():
+                info = self.functions[f].ret.info if f in self.functions else None
+                made = self.resolve_name(info.qualname) if isinstance(info, FunctionRef) else None
+                if made in self.functions:
+                    found.append(self.decorated(made))
+            return found or None
         if t.kind == "param":
             found = sorted(self.callables(t.name, t.method or ""))
             return [self.decorated(f) for f in found] or None
