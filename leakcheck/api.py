@@ -173,7 +173,7 @@ def _check_paths(options: Options) -> CheckResult:
             and any(p.exists() for p in given):
         # explicit files (pre-commit): report on them, resolve calls across the project
         report = {relative(f, found.root) for f in found.files}
-        project = discover([found.root], exclude=options.exclude)
+        project = discover([found.root], exclude=options.exclude, skip_nested_projects=True)
         files = sorted(set(project.files) | set(found.files), key=lambda f: relative(
             f, found.root))
     errors: list[FileError] = [FileError(p, 1, 1, "read", "no such file or directory")

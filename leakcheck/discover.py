@@ -53,7 +53,9 @@ def _excluded(rel_parts: tuple[str, ...], rel: str, patterns: tuple[str, ...]) -
 
 
 def discover(paths: Iterable[str | os.PathLike[str]], *, exclude: Iterable[str] = (),
-             use_default_excludes: bool = True) -> Discovered:
+             use_default_excludes: bool = True, skip_nested_projects: bool = False) -> Discovered:
+    """``skip_nested_projects``: directories below a path that hold their own
+    ``pyproject.toml`` are other projects (used when resolving the project of a file)."""
     given = [Path(p) for p in paths] or [Path(".")]
     existing = [p for p in given if p.exists() or p.is_symlink()]
     missing = tuple(str(p) for p in given if p not in existing)
@@ -73,6 +75,8 @@ def discover(paths: Iterable[str | os.PathLike[str]], *, exclude: Iterable[str] 
                         # a directory named like a module: reported as unreadable, not skipped
                         if not _excluded(Path(rel).parts, rel, patterns):
                             found[rel] = full
+                        continue
+                    if skip_nested_projects and (full / "pyproject.toml").is_file():
                         continue
                     if not _excluded(Path(rel).parts, rel, patterns):
                         kept.append(d)

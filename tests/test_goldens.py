@@ -63,13 +63,15 @@ def test_golden(results, name, fmt, update_goldens, sarif_validator):
     )
 
 
-def test_results_are_relative_to_the_repository_root(results):
-    # The goldens are only meaningful if every path is repo-relative.
+def test_results_are_relative_to_the_project_root(results):
+    # SPEC §4: the project root is the nearest pyproject.toml; the examples directory is an
+    # example user project with its own, so every path is relative to it.
+    examples = REPO / "tests" / "fixtures" / "examples"
     for result in results.values():
-        assert Path(result.root) == REPO
+        assert Path(result.root) == examples
         for path in result.files:
             assert not Path(path).is_absolute()
-            assert (REPO / path).is_file()
+            assert (examples / path).is_file()
 
 
 def test_sarif_goldens_are_valid(sarif_validator):
@@ -113,7 +115,7 @@ def test_unparsable_file_is_a_file_error_not_a_crash(results):
     result = results["broken_syntax"]
     assert result.findings == ()
     assert [(e.path, e.kind) for e in result.file_errors] == [
-        ("tests/fixtures/examples/broken_syntax.py", "syntax")
+        ("broken_syntax.py", "syntax")
     ]
 
 
