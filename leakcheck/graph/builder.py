@@ -138,7 +138,6 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
     def bind_name(self, name: str, value: Value, at: cst.CSTNode, literal: bool) -> None:
         value = self.implicit(value)
         kind = self.ctx.vocab.name_source_kind(name)
-        label = self.ctx.code(at, 40) if not isinstance(at, cst.Name) else name
 
         def make(path: str, nodes: Nodes) -> tuple:
             node = self.ctx.node(self.scope, at, f"bind:{name}{path}",
@@ -153,7 +152,6 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
             self.ctx.flow(value.shape, src)  # the source step follows the assignment step
             value = Value(shape=frozenset((src,)), elem=value.elem, fields=value.fields,
                           info=value.info)
-        del label
         self.state.env[name] = value
 
     def bind_target(self, target: cst.BaseExpression, value: Value, at: cst.CSTNode,

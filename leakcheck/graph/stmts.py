@@ -10,7 +10,7 @@ import libcst as cst
 from leakcheck.graph import facts
 from leakcheck.graph.scan import dotted_name, is_literal
 from leakcheck.graph.state import State, merge
-from leakcheck.graph.values import CLEAN, NO_NODES, Value, deep, elements, join, sym_value, whole
+from leakcheck.graph.values import CLEAN, Value, deep, elements, join, sym_value, whole
 
 if TYPE_CHECKING:
     from leakcheck.graph.builder import FunctionBuilder
@@ -467,5 +467,3 @@ def _walk(node: cst.CSTNode):
     for child in node.children:
         yield from _walk(child)
 
-
-_ = NO_NODES

@@ -147,11 +147,6 @@ def add_shape(v: Value, nodes: Nodes) -> Value:
     return replace(v, shape=v.shape | nodes)
 
 
-def add_deep(v: Value, nodes: Nodes) -> Value:
-    """Implicit flow: the condition taints the value as a whole."""
-    return add_shape(v, nodes)
-
-
 def read(v: Value, key: str | None, index_taint: Nodes = NO_NODES) -> Value:
     """``v[key]`` / ``v.attr``: the item plus the container's own taint (a tainted text's
     characters are tainted) plus a tainted index (a reasoning length selecting an item)."""

@@ -20,15 +20,11 @@ import networkx as nx
 from leakcheck.graph.context import CallSite, FunctionData, ModuleContext, Param
 from leakcheck.graph.facts import FunctionRef
 from leakcheck.graph.values import (
-    DEEP,
-    NO_NODES,
-    Nodes,
     Value,
     component,
     deep,
     item_key,
     join,
-    join_all,
     sym_node,
     sym_value,
 )
@@ -413,6 +409,3 @@ class Linker:
                     break
         return self.graph
 
-
-def _unused() -> tuple:
-    return (DEEP, NO_NODES, Nodes, join_all)
