@@ -57,6 +57,29 @@ def _internal_error(error: BaseException) -> None:
         _fail(f"this is a bug in leakcheck; set {DEBUG_ENV}=1 to see the traceback")
 
 
+def _describe_rules(rule_paths: tuple[str, ...], list_rules: bool,
+                    explain_id: str | None) -> int:
+    from leakcheck import rule_docs
+    from leakcheck.ruleset import load_ruleset
+
+    try:
+        rules = load_ruleset(rule_paths).rules
+    except LeakcheckError as error:
+        _fail(f"error: {error}")
+        return EXIT_ERROR
+    if list_rules:
+        click.echo(rule_docs.listing(rules), nl=False)
+    if explain_id:
+        wanted = explain_id.strip().upper()
+        rule = next((r for r in rules if r.id == wanted or r.name == explain_id), None)
+        if rule is None:
+            known = ", ".join(r.id for r in rules)
+            _fail(f"error: unknown rule `{explain_id}` (known: {known})")
+            return EXIT_ERROR
+        click.echo(rule_docs.explain(rule), nl=False)
+    return 0
+
+
 @click.command(name="leakcheck", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=str))
 @click.option(
@@ -81,6 +104,9 @@ def _internal_error(error: BaseException) -> None:
     "--color/--no-color", "color", default=None,
     help="Force colors on or off (default: on for a terminal unless NO_COLOR is set).",
 )
+@click.option("--list-rules", is_flag=True, help="List the rules of the loaded packs and exit.")
+@click.option("--explain", "explain_id", metavar="RULE",
+              help="Explain a rule (what it finds, why it matters, an example, the fix).")
 @click.version_option(__version__, "--version", prog_name="leakcheck")
 @click.pass_context
 def main(
@@ -92,9 +118,13 @@ def main(
     rule_paths: tuple[str, ...],
     exclude: tuple[str, ...],
     color: bool | None,
+    list_rules: bool,
+    explain_id: str | None,
 ) -> None:
     """Find chain-of-thought text reaching graders in the Python files under PATHS
     (default: the current directory)."""
+    if list_rules or explain_id:
+        ctx.exit(_describe_rules(rule_paths, list_rules, explain_id))
     colored = use_color(color, output)
     try:
         from leakcheck import api  # late: `--help` and `--version` need no engine

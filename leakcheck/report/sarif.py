@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
+from leakcheck import rule_docs
 from leakcheck.report.base import INFORMATION_URI, TOOL_NAME, tool_version
 from leakcheck.types import CheckResult, FileError, Finding, RuleInfo, Span, Step
 
@@ -110,30 +111,8 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _fenced(text: str) -> str:
-    text = text.strip()
-    return text if "```" in text else f"```python\n{text}\n```"
-
-
-def _unfenced(text: str) -> str:
-    return "\n".join(line for line in text.strip().splitlines() if not line.startswith("```"))
-
-
 def _help(rule: RuleInfo) -> dict[str, str]:
-    doc = rule.doc
-    sections = (
-        ("What it does", doc.what.strip(), False),
-        ("Why is this bad?", doc.why.strip(), False),
-        ("Example", doc.example, True),
-        ("Use instead", doc.fix, True),
-    )
-    text = "\n\n".join(
-        f"{title}\n{_unfenced(body) if code else body}" for title, body, code in sections
-    )
-    markdown = "\n\n".join(
-        f"## {title}\n\n{_fenced(body) if code else body}" for title, body, code in sections
-    )
-    return {"text": text, "markdown": markdown}
+    return {"text": rule_docs.as_text(rule), "markdown": rule_docs.as_markdown(rule)}
 
 
 def _descriptor(rule: RuleInfo) -> dict[str, Any]:
