@@ -57,6 +57,20 @@ def _internal_error(error: BaseException) -> None:
         _fail(f"this is a bug in leakcheck; set {DEBUG_ENV}=1 to see the traceback")
 
 
+def _test_rules(rule_paths: tuple[str, ...]) -> int:
+    from leakcheck.pack_examples import report, run_examples
+    from leakcheck.ruleset import load_ruleset
+
+    try:
+        rules = load_ruleset(rule_paths)
+    except LeakcheckError as error:
+        _fail(f"error: {error}")
+        return EXIT_ERROR
+    results = run_examples(rules)
+    click.echo(report(results), nl=False)
+    return 0 if all(r.ok for r in results) else 1
+
+
 def _describe_rules(rule_paths: tuple[str, ...], list_rules: bool,
                     explain_id: str | None) -> int:
     from leakcheck import rule_docs
@@ -105,6 +119,8 @@ def _describe_rules(rule_paths: tuple[str, ...], list_rules: bool,
     help="Force colors on or off (default: on for a terminal unless NO_COLOR is set).",
 )
 @click.option("--list-rules", is_flag=True, help="List the rules of the loaded packs and exit.")
+@click.option("--test-rules", is_flag=True,
+              help="Run the examples embedded in the loaded packs (with --rules, yours) and exit.")
 @click.option("--explain", "explain_id", metavar="RULE",
               help="Explain a rule (what it finds, why it matters, an example, the fix).")
 @click.version_option(__version__, "--version", prog_name="leakcheck")
@@ -120,11 +136,14 @@ def main(
     color: bool | None,
     list_rules: bool,
     explain_id: str | None,
+    test_rules: bool,
 ) -> None:
     """Find chain-of-thought text reaching graders in the Python files under PATHS
     (default: the current directory)."""
     if list_rules or explain_id:
         ctx.exit(_describe_rules(rule_paths, list_rules, explain_id))
+    if test_rules:
+        ctx.exit(_test_rules(rule_paths))
     colored = use_color(color, output)
     try:
         from leakcheck import api  # late: `--help` and `--version` need no engine

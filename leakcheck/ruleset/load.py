@@ -21,6 +21,7 @@ from leakcheck.ruleset.model import (
     AttributeSource,
     DecodeSource,
     MaySeeReasoning,
+    PackExample,
     ParserSource,
     RegistrationSinks,
     RegistrationSource,
@@ -65,8 +66,9 @@ SCHEMA: dict[str, dict[str, str]] = {
                                      "answer-openers": STRS},
     "sanitizers.strip": {"pairs": PAIRS},
     "sanitizers.names": {"qualified-names": STRS},
+    "[[example]]": {"name": STR, "code": STR},
 }
-TOP_LEVEL = {"pack", "rule", "words", "sources", "sinks", "sanitizers"}
+TOP_LEVEL = {"pack", "rule", "words", "sources", "sinks", "sanitizers", "example"}
 LEVELS = {"error", "warning", "note"}
 DOC_SECTIONS = ("what", "why", "example", "fix")
 
@@ -196,11 +198,13 @@ def _validate(pack: _Pack) -> None:
                                    .startswith(top + "."))
                     raise pack.error(f"unknown section [{name}]", sub,
                                      hint="expected one of: " + ", ".join(known))
-        elif top == "rule":
+        elif top in ("rule", "example"):
             if not isinstance(value, list):
-                raise pack.error("`rule` must be an array of tables ([[rule]])", top)
+                raise pack.error(f"`{top}` must be an array of tables ([[{top}]])", top)
             for item in value:
-                _validate_table(pack, "rule", item)
+                _validate_table(pack, top, item)
+                if top == "example" and not {"name", "code"} <= set(item):
+                    raise pack.error("an [[example]] needs `name` and `code`", top)
         else:
             _validate_table(pack, top, value)
 
@@ -212,6 +216,7 @@ class _Merger:
         self.words: dict[str, list[tuple[str, ...]]] = {}
         self.rules: dict[str, RuleInfo] = {}
         self.sections: list[tuple[_Pack, str, dict[str, Any]]] = []
+        self.examples: list[PackExample] = []
 
     def add(self, pack: _Pack) -> None:
         for name, entries in pack.data.get("words", {}).items():
@@ -222,6 +227,11 @@ class _Merger:
                     raise pack.error(f"empty word in [words] `{name}`", name, "words")
                 if phrase not in bucket:
                     bucket.append(phrase)
+        headers = [i + 1 for i, line in enumerate(pack.lines)
+                   if line.strip() == "[[example]]"]
+        for n, item in enumerate(pack.data.get("example", [])):
+            line = headers[n] if n < len(headers) else 1
+            self.examples.append(PackExample(str(pack.path), item["name"], item["code"], line))
         for item in pack.data.get("rule", []):
             rule = _rule_info(pack, item)
             if rule.id in self.rules:
@@ -383,4 +393,5 @@ def _build(m: _Merger, files: tuple[str, ...], digest: str) -> RuleSet:
         sanitizer_names=frozenset(sanitizer_names),
         files=files,
         digest=digest,
+        examples=tuple(m.examples),
     )

@@ -122,6 +122,17 @@ class AnswerExtraction:
 
 
 @dataclass(frozen=True, slots=True)
+class PackExample:
+    """A snippet embedded in a pack, with ``# expect: RULE`` markers on its sink lines (no
+    marker: it must be clean). ``leakcheck --test-rules`` and the test suite run them."""
+
+    pack: str
+    name: str
+    code: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
 class RuleSet:
     rules: tuple[RuleInfo, ...]
     name_sources: tuple[WordRule, ...]
@@ -140,6 +151,7 @@ class RuleSet:
     sanitizer_names: frozenset[str]
     files: tuple[str, ...]
     digest: str  # hash of every pack's bytes: part of any cache key
+    examples: tuple[PackExample, ...] = ()
 
     def rule_for_kind(self, kind: str) -> RuleInfo:
         for rule in self.rules:
