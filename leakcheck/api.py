@@ -6,6 +6,7 @@ file (unreadable, unparsable, an internal error) is reported and the run goes on
 
 from __future__ import annotations
 
+import fnmatch
 import sys
 import threading
 import time
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from leakcheck.config import Config, find_config, load_config
 from leakcheck.discover import discover, relative
 from leakcheck.graph.module import build_module
 from leakcheck.graph.regex import RegexReader
@@ -22,6 +24,7 @@ from leakcheck.project.index import ProjectIndex
 from leakcheck.project.link import Linker
 from leakcheck.project.names import module_names
 from leakcheck.ruleset import RuleSet, load_ruleset
+from leakcheck.ruleset.load import with_vocabulary
 from leakcheck.ruleset.match import Vocabulary
 from leakcheck.solve import Solver, number_duplicates
 from leakcheck.suppress import apply_suppressions, inline_suppressions
@@ -42,6 +45,10 @@ class Options:
     # Given explicit files, calls are still resolved across the whole project root (as
     # pre-commit needs). False analyzes just the given paths, as if they were the project.
     resolve_project: bool = True
+    config: str | None = None  # --config FILE; None: the nearest pyproject.toml with one
+    use_config: bool = True  # False: ignore [tool.leakcheck] altogether
+    select: tuple[str, ...] | None = None  # overrides the configuration's
+    ignore: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,11 +168,44 @@ def check_paths(options: Options) -> CheckResult:
     return _on_big_stack(_check_paths, options)
 
 
+def _config(options: Options) -> Config:
+    if options.config is not None:
+        return load_config(Path(options.config))
+    if not options.use_config:
+        return Config()
+    start = Path(options.paths[0]) if options.paths else Path(".")
+    path = find_config(start if start.exists() else Path("."))
+    return load_config(path) if path is not None else Config()
+
+
+def _reported(findings: list[Finding], config: Config, options: Options) -> list[Finding]:
+    """select / ignore (the command line wins over the file) and per-file-ignores."""
+    select = options.select if options.select is not None else config.select
+    ignore = options.ignore if options.ignore is not None else config.ignore
+    out = []
+    for f in findings:
+        if (select and f.rule_id not in select) or f.rule_id in ignore:
+            continue
+        if any(f.rule_id in ids and (fnmatch.fnmatchcase(f.sink.path, glob) or
+                                     fnmatch.fnmatchcase(f.sink.path, glob.rstrip("/") + "/*"))
+               for glob, ids in config.per_file_ignores):
+            continue
+        out.append(f)
+    return out
+
+
 def _check_paths(options: Options) -> CheckResult:
     started = time.perf_counter()
-    rules = load_ruleset(options.extra_rule_files)
+    config = _config(options)
+    rules = load_ruleset(config.rules + options.extra_rule_files)
+    vocab = config.vocabulary
+    if vocab:
+        rules = with_vocabulary(rules, vocab.cot_fields, vocab.graders, vocab.sanitizers,
+                                vocab.sanctioned_graders)
     analyzer = Analyzer(rules)
-    found = discover(options.paths, exclude=options.exclude)
+    excludes = (config.exclude or ()) + config.extend_exclude + options.exclude
+    defaults = config.exclude is None
+    found = discover(options.paths, exclude=excludes, use_default_excludes=defaults)
     report: set[str] | None = None
     files = list(found.files)
     given = [Path(p) for p in options.paths]
@@ -173,7 +213,8 @@ def _check_paths(options: Options) -> CheckResult:
             and any(p.exists() for p in given):
         # explicit files (pre-commit): report on them, resolve calls across the project
         report = {relative(f, found.root) for f in found.files}
-        project = discover([found.root], exclude=options.exclude, skip_nested_projects=True)
+        project = discover([found.root], exclude=excludes, use_default_excludes=defaults,
+                           skip_nested_projects=True)
         files = sorted(set(project.files) | set(found.files), key=lambda f: relative(
             f, found.root))
     errors: list[FileError] = [FileError(p, 1, 1, "read", "no such file or directory")
@@ -194,7 +235,7 @@ def _check_paths(options: Options) -> CheckResult:
     errors.extend(outcome.errors)
     return CheckResult(
         root=found.root.as_posix(), files=tuple(outcome.analyzed),
-        findings=_sorted(outcome.findings),
+        findings=_sorted(_reported(outcome.findings, config, options)),
         file_errors=tuple(sorted(errors, key=lambda e: (e.path, e.line, e.column))),
         rules=rules.rules, elapsed_seconds=time.perf_counter() - started,
     )

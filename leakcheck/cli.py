@@ -57,6 +57,12 @@ def _internal_error(error: BaseException) -> None:
         _fail(f"this is a bug in leakcheck; set {DEBUG_ENV}=1 to see the traceback")
 
 
+def _ids(text: str | None) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    return tuple(part.strip().upper() for part in text.split(",") if part.strip())
+
+
 def _test_rules(rule_paths: tuple[str, ...]) -> int:
     from leakcheck.pack_examples import report, run_examples
     from leakcheck.ruleset import load_ruleset
@@ -118,6 +124,11 @@ def _describe_rules(rule_paths: tuple[str, ...], list_rules: bool,
     "--color/--no-color", "color", default=None,
     help="Force colors on or off (default: on for a terminal unless NO_COLOR is set).",
 )
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False,
+                                                         path_type=str), metavar="FILE",
+              help="Read [tool.leakcheck] from FILE instead of the nearest pyproject.toml.")
+@click.option("--select", metavar="RULES", help="Comma-separated rule ids to report.")
+@click.option("--ignore", "ignore_ids", metavar="RULES", help="Comma-separated rule ids to skip.")
 @click.option("--list-rules", is_flag=True, help="List the rules of the loaded packs and exit.")
 @click.option("--test-rules", is_flag=True,
               help="Run the examples embedded in the loaded packs (with --rules, yours) and exit.")
@@ -137,6 +148,9 @@ def main(
     list_rules: bool,
     explain_id: str | None,
     test_rules: bool,
+    config_path: str | None,
+    select: str | None,
+    ignore_ids: str | None,
 ) -> None:
     """Find chain-of-thought text reaching graders in the Python files under PATHS
     (default: the current directory)."""
@@ -149,7 +163,8 @@ def main(
         from leakcheck import api  # late: `--help` and `--version` need no engine
 
         options = api.Options(
-            paths=paths or (".",), extra_rule_files=rule_paths, exclude=exclude
+            paths=paths or (".",), extra_rule_files=rule_paths, exclude=exclude,
+            config=config_path, select=_ids(select), ignore=_ids(ignore_ids),
         )
         result = api.check_paths(options)
         report = get_reporter(output_format).render(result, color=colored)

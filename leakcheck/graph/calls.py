@@ -123,13 +123,18 @@ class CallMixin:
         vocab = self.ctx.vocab
         code = self.ctx.code(node.func)
 
-        if dotted and vocab.may_see_reasoning(dotted):
+        ref = self.lookup(dotted[0]).info if dotted else None
+        qualname = None
+        if isinstance(ref, facts.FunctionRef):  # what the written name refers to
+            qualname = ".".join((ref.qualname, *dotted[1:]))
+        if dotted and vocab.may_see_reasoning(dotted, qualname):
             return CLEAN  # a process reward model: the sanctioned signal
-        is_grader = bool(last) and vocab.is_grader_call_name(last)
+        is_grader = bool(last) and (vocab.is_grader_call_name(last) or
+                                    vocab.user_grader(dotted, qualname))
         if is_grader:
             self.ctx.sink(self.scope, node, "call", f"`{code}()`",
                           f"passed to grader `{code}()`", args.all_taint())
-        if dotted and vocab.is_sanitizer_callee(dotted):
+        if dotted and vocab.is_sanitizer_callee(dotted, qualname):
             return CLEAN
         target, args = self.call_target(func, receiver, args)
         if is_grader:

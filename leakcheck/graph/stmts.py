@@ -319,7 +319,7 @@ class StmtMixin:
         name = node.name.value
         vocab = self.ctx.vocab
         if name in self.scan.registered_names or qualname in self.ctx_registered() or \
-                vocab.is_grader_def(name):
+                vocab.is_grader_def(name) or vocab.user_grader((name,), qualname):
             return name
         for dec in node.decorators:
             dotted = dotted_name(dec.decorator)

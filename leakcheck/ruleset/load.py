@@ -283,6 +283,26 @@ def _require(pack: _Pack, section: str, item: dict[str, Any], *keys: str) -> Non
             raise pack.error(f"[{section}] is missing `{key}`", section.split(".")[-1])
 
 
+def with_vocabulary(rules: RuleSet, cot_fields: Sequence[str] = (), graders: Sequence[str] = (),
+                    sanitizers: Sequence[str] = (),
+                    sanctioned: Sequence[str] = ()) -> RuleSet:
+    """The user's own vocabulary on top of the packs (SPEC §5)."""
+    from dataclasses import replace
+
+    extra = WordSet(tuple(phrase_words(w) for w in cot_fields if w.strip()))
+    names = tuple(WordRule(r.kind, r.words | extra, r.unless) if r.kind == "cot" else r
+                  for r in rules.name_sources)
+    calls = tuple(WordRule(r.kind, r.words | extra, r.unless) if r.kind == "cot" else r
+                  for r in rules.call_sources)
+    digest = hashlib.sha256((rules.digest + repr((cot_fields, graders, sanitizers,
+                                                  sanctioned))).encode()).hexdigest()
+    return replace(rules, name_sources=names, call_sources=calls,
+                   grader_names=rules.grader_names + tuple(graders),
+                   sanitizer_patterns=rules.sanitizer_patterns + tuple(sanitizers),
+                   may_see_patterns=rules.may_see_patterns + tuple(sanctioned),
+                   digest=digest)
+
+
 def load_ruleset(extra: Iterable[str | Path] = (), *, builtin: bool = True) -> RuleSet:
     paths = (builtin_pack_paths() if builtin else ()) + expand_rule_paths(extra)
     if not paths:

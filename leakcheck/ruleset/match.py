@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -14,6 +15,22 @@ class TagHit:
     role: str  # "open" | "close"
     kind: str
     pair: TagPair
+
+
+def user_match(patterns: tuple[str, ...], dotted: tuple[str, ...],
+               qualname: str | None) -> bool:
+    """A user entry names a callee by qualified name (``pkg.mod.f``, also as written at the
+    call) or by a glob over its last name (``*_checker``)."""
+    if not patterns or not dotted:
+        return False
+    written = ".".join(dotted)
+    for p in patterns:
+        if "." in p:
+            if fnmatch.fnmatchcase(written, p) or (qualname and fnmatch.fnmatchcase(qualname, p)):
+                return True
+        elif fnmatch.fnmatchcase(dotted[-1], p):
+            return True
+    return False
 
 
 class Vocabulary:
@@ -93,7 +110,12 @@ class Vocabulary:
         words = split_words(last)
         return any(rule.matches(words) for rule in self.rules.call_sinks)
 
-    def may_see_reasoning(self, dotted: tuple[str, ...]) -> bool:
+    def user_grader(self, dotted: tuple[str, ...], qualname: str | None = None) -> bool:
+        return user_match(self.rules.grader_names, dotted, qualname)
+
+    def may_see_reasoning(self, dotted: tuple[str, ...], qualname: str | None = None) -> bool:
+        if user_match(self.rules.may_see_patterns, dotted, qualname):
+            return True
         msr = self.rules.may_see_reasoning
         if ".".join(dotted) in msr.qualified_names or (dotted and dotted[-1] in
                                                         msr.qualified_names):
@@ -123,7 +145,8 @@ class Vocabulary:
         pairs = self.rules.answer_extraction.pairs + self.rules.strip_pairs
         return any(a.matches(words) and b.matches(words) for a, b in pairs)
 
-    def is_sanitizer_callee(self, dotted: tuple[str, ...]) -> bool:
-        if ".".join(dotted) in self.rules.sanitizer_names:
+    def is_sanitizer_callee(self, dotted: tuple[str, ...], qualname: str | None = None) -> bool:
+        if ".".join(dotted) in self.rules.sanitizer_names or user_match(
+                self.rules.sanitizer_patterns, dotted, qualname):
             return True
         return bool(dotted) and self.is_sanitizer_name(dotted[-1])

@@ -152,6 +152,10 @@ class RuleSet:
     files: tuple[str, ...]
     digest: str  # hash of every pack's bytes: part of any cache key
     examples: tuple[PackExample, ...] = ()
+    # the user's [tool.leakcheck.vocabulary]: qualified names or glob name patterns
+    grader_names: tuple[str, ...] = ()
+    sanitizer_patterns: tuple[str, ...] = ()
+    may_see_patterns: tuple[str, ...] = ()
 
     def rule_for_kind(self, kind: str) -> RuleInfo:
         for rule in self.rules:
