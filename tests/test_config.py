@@ -1,0 +1,127 @@
+"""SPEC §5 configuration: [tool.leakcheck] in the nearest pyproject.toml or --config FILE;
+unknown keys, wrong types and bad patterns are errors naming the file and key; the user's
+vocabulary extends the packs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from leakcheck.api import Options, check_paths
+from leakcheck.cli import main
+from leakcheck.errors import ConfigError
+
+LEAKS = (
+    "def accuracy_reward(completions, **kwargs):\n"
+    "    return [judge(c) for c in completions]\n"  # line 2: LC102 (return + judge call)
+    "\n"
+    "def ask(judge, msg):\n"
+    "    return judge(msg.reasoning_content)\n"  # line 5: LC101
+)
+
+
+def _project(tmp_path: Path, table: str, files: dict[str, str] | None = None) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n\n" + table)
+    for rel, text in (files or {"m.py": LEAKS}).items():
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return tmp_path
+
+
+def _found(root: Path, **kw: object) -> set[tuple[str, int, str]]:
+    result = check_paths(Options(paths=(str(root),), **kw))  # type: ignore[arg-type]
+    return {(f.sink.path, f.sink.start_line, f.rule_id) for f in result.findings}
+
+
+def test_no_table_reports_everything(tmp_path: Path) -> None:
+    root = _project(tmp_path, "")
+    assert {(line, rule) for _, line, rule in _found(root)} == {(2, "LC102"), (5, "LC101")}
+
+
+def test_select_and_ignore(tmp_path: Path) -> None:
+    root = _project(tmp_path, '[tool.leakcheck]\nselect = ["LC101"]\n')
+    assert {rule for *_, rule in _found(root)} == {"LC101"}
+    root2 = _project(tmp_path / "b", '[tool.leakcheck]\nignore = ["LC101"]\n')
+    assert {rule for *_, rule in _found(root2)} == {"LC102"}
+
+
+def test_command_line_overrides_the_file(tmp_path: Path) -> None:
+    root = _project(tmp_path, '[tool.leakcheck]\nselect = ["LC101"]\n')
+    assert {rule for *_, rule in _found(root, select=("LC102",))} == {"LC102"}
+
+
+def test_per_file_ignores_and_extend_exclude(tmp_path: Path) -> None:
+    root = _project(tmp_path, '[tool.leakcheck]\nextend-exclude = ["gen"]\n'
+                    '[tool.leakcheck.per-file-ignores]\n"tests/*" = ["LC102"]\n',
+                    {"src/m.py": LEAKS, "tests/t.py": LEAKS, "gen/g.py": LEAKS})
+    found = _found(root)
+    assert {p for p, *_ in found} == {"src/m.py", "tests/t.py"}
+    assert {(p, r) for p, _, r in found if p == "tests/t.py"} == {("tests/t.py", "LC101")}
+
+
+def test_exclude_replaces_defaults(tmp_path: Path) -> None:
+    root = _project(tmp_path, '[tool.leakcheck]\nexclude = ["other"]\n',
+                    {"build/m.py": LEAKS, "other/o.py": LEAKS})
+    assert {p for p, *_ in _found(root)} == {"build/m.py"}
+
+
+@pytest.mark.parametrize(("table", "key", "line"), [
+    ('[tool.leakcheck]\nselct = ["LC101"]\n', "selct", 5),
+    ('[tool.leakcheck]\nselect = "LC101"\n', "select", 5),
+    ('[tool.leakcheck]\nextend-exclude = ["gen/[abc"]\n', "extend-exclude", 5),
+    ('[tool.leakcheck]\nignore = ["lc 101"]\n', "ignore", 5),
+    ('[tool.leakcheck.vocabulary]\ngrader = ["x"]\n', "vocabulary.grader", 5),
+    ('[tool.leakcheck.vocabulary]\ngraders = ["bad name!("]\n', "vocabulary.graders", 5),
+])
+def test_bad_configuration_names_file_key_and_line(tmp_path: Path, table: str, key: str,
+                                                   line: int) -> None:
+    root = _project(tmp_path, table)
+    with pytest.raises(ConfigError) as info:
+        check_paths(Options(paths=(str(root),)))
+    assert f"`{key}`" in str(info.value)
+    assert info.value.path == str(root / "pyproject.toml")
+    assert info.value.line == line
+
+
+def test_cli_exit_2_on_bad_configuration(tmp_path: Path) -> None:
+    root = _project(tmp_path, '[tool.leakcheck]\nselct = ["LC101"]\n')
+    result = CliRunner().invoke(main, [str(root)])
+    assert result.exit_code == 2
+    assert "pyproject.toml:5" in result.output and "selct" in result.output
+
+
+def test_explicit_config_file(tmp_path: Path) -> None:
+    root = _project(tmp_path, "")
+    cfg = tmp_path / "leakcheck.toml"
+    cfg.write_text('[tool.leakcheck]\nselect = ["LC101"]\n')
+    assert {rule for *_, rule in _found(root, config=str(cfg))} == {"LC101"}
+
+
+def test_user_vocabulary(tmp_path: Path) -> None:
+    code = (
+        "def ask(check_answer, ok_check, msg):\n"
+        "    check_answer(msg.musing)\n"  # user grader pattern + user cot word: LC101
+        "    ok_check(answer_only(msg.musing))\n"  # user sanitizer: clean
+        "    prm_like.score_steps(msg.reasoning_content)\n"  # user may-see-reasoning: clean
+        "    return mypkg_checker(msg.reasoning_content)\n"  # pattern *_checker: LC101
+    )
+    root = _project(tmp_path, '[tool.leakcheck.vocabulary]\ncot = ["musing"]\n'
+                    'graders = ["check_answer", "ok_check", "*_checker", "prm_like.*"]\n'
+                    'sanitizers = ["answer_only"]\nmay-see-reasoning = ["prm_like.score_steps"]\n',
+                    {"m.py": code})
+    assert {(line, rule) for _, line, rule in _found(root)} == {(2, "LC101"), (5, "LC101")}
+
+
+def test_user_grader_by_qualified_name_registers_the_def(tmp_path: Path) -> None:
+    files = {"pkg/__init__.py": "",
+             "pkg/scoring.py": "def check(text, gold):\n    return text == gold\n",
+             "pkg/run.py": "from pkg.scoring import check\n\ndef go(msg, gold):\n"
+                           "    return check(msg.reasoning_content, gold)\n"}
+    root = _project(tmp_path, '[tool.leakcheck.vocabulary]\ngraders = ["pkg.scoring.check"]\n',
+                    files)
+    assert _found(root) == {("pkg/run.py", 4, "LC101"), ("pkg/scoring.py", 2, "LC101")}
+    assert _found(root, use_config=False) == set()
