@@ -223,6 +223,10 @@ def _check_paths(options: Options) -> CheckResult:
     for file in files:
         rel = relative(file, found.root)
         try:
+            if file.exists() and not file.is_file() and not file.is_dir():
+                # a FIFO, socket or device named *.py: reading it could block forever
+                errors.append(FileError(rel, 1, 1, "read", "not a regular file"))
+                continue
             sources.append((rel, file.read_bytes()))
         except IsADirectoryError:
             errors.append(FileError(rel, 1, 1, "read", "is a directory, not a Python file"))

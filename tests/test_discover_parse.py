@@ -113,3 +113,15 @@ def test_output_is_deterministic(tmp_path: Path) -> None:
     second = check_paths(Options(paths=(str(root),)))
     assert [(f.fingerprint, f.path) for f in first.findings] == [
         (f.fingerprint, f.path) for f in second.findings]
+
+
+def test_fifo_and_broken_symlink_are_reported_not_read(tmp_path: Path) -> None:
+    import os
+
+    root = _tree(tmp_path, {"ok.py": LEAK})
+    os.mkfifo(root / "pipe.py")
+    (root / "dangling.py").symlink_to(root / "missing-target.py")
+    result = check_paths(Options(paths=(str(root),)))
+    kinds = {e.path: e.kind for e in result.file_errors}
+    assert kinds == {"pipe.py": "read", "dangling.py": "read"}
+    assert {f.sink.path for f in result.findings} == {"ok.py"}
