@@ -131,10 +131,26 @@ class Solver:
         return tuple(steps)
 
     # -- findings ------------------------------------------------------------------
+    def _tainted_nodes(self) -> set[NodeId]:
+        """Every node some source reaches: one forward search from all sources at once."""
+        graph = self.graph
+        start = [n for n, kind in graph.nodes(data="source_kind") if kind in self.by_kind]
+        seen = set(start)
+        queue = deque(start)
+        while queue:
+            for succ in graph.successors(queue.popleft()):
+                if succ not in seen:
+                    seen.add(succ)
+                    queue.append(succ)
+        return seen
+
     def solve(self, sinks: Iterable[SinkRecord]) -> list[Finding]:
         findings: list[Finding] = []
         graph = self.graph
+        tainted = self._tainted_nodes()
         for record in sorted(sinks, key=lambda r: r.node):
+            if record.node not in tainted:
+                continue  # no source reaches it: skip the backward search
             reach = _reach(graph, [record.node])
             sources = [n for n in reach.order if n in graph
                        and graph.nodes[n].get("source_kind") in self.by_kind]

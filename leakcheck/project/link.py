@@ -282,6 +282,12 @@ class Linker:
             if node[0] == "sym" and node[1][:2] == own:
                 roots.add(node)
                 continue  # callers' arguments are not this function's business
+            if node[0] == "sym" and self._foreign(node[1], func):
+                # another function's parameter or call result (met through a self
+                # attribute or a global): a root as it stands; what reaches it is found by
+                # the solver, not by every summary again
+                roots.add(node)
+                continue
             if node in graph and "source_kind" in graph.nodes[node]:
                 roots.add(node)
             if node not in graph:
@@ -293,6 +299,13 @@ class Linker:
         result = frozenset(roots)
         self._summaries[key] = result
         return result
+
+    def _foreign(self, base: tuple, func: str) -> bool:
+        if base[0] == "param":
+            return base[1] != func
+        if base[0] == "ret":
+            return self.caller_of.get(base) != func
+        return False
 
     # -- linking -------------------------------------------------------------------
     def _edge(self, sources: Iterable, target: tuple, through: tuple | None = None) -> bool:
@@ -348,7 +361,7 @@ class Linker:
                 continue
             actual = self.bind(data.params, site)
             for root in sorted(self.summary(callee, path), key=repr):
-                if root[0] == "sym":
+                if root[0] == "sym" and root[1][:2] == ("param", callee):
                     value = actual.get(root[1][2])
                     if value is not None:
                         added |= self._edge(component(value, root[2]), token,
