@@ -315,9 +315,14 @@ class StmtMixin:
     def is_class_scope(self: FunctionBuilder) -> bool:
         return self.class_scope
 
-    def grader_name(self: FunctionBuilder, node: cst.FunctionDef, qualname: str) -> str | None:
+    def grader_name(self: FunctionBuilder, node: cst.FunctionDef, qualname: str,
+                    class_q: str | None = None) -> str | None:
         name = node.name.value
         vocab = self.ctx.vocab
+        if class_q is not None:
+            class_name = class_q.rsplit(".", 1)[-1]
+            if vocab.is_grader_method(name, class_name):
+                return f"{class_name}.{name}"
         if name in self.scan.registered_names or qualname in self.ctx_registered() or \
                 vocab.is_grader_def(name) or vocab.user_grader((name,), qualname):
             return name
@@ -338,7 +343,7 @@ class StmtMixin:
 
         scope = qualify(scope_prefix, node.name.value)
         qualname = self.ctx.qualname(scope)
-        grader = self.grader_name(node, qualname)
+        grader = self.grader_name(node, qualname, getattr(class_data, "qualname", None))
         if grader is None and self.grader_factory and _returns_name(self.fn_node,
                                                                      node.name.value):
             grader = node.name.value

@@ -60,7 +60,8 @@ SCHEMA: dict[str, dict[str, str]] = {
     "sinks.registration": {"keywords": STRS, "trainers": STRS, "trainer-slot": INT,
                            "rubrics": STRS, "rubric-keywords": STRS, "add-functions": STRS,
                            "decorator-words": STRS, "registry-words": STRS, "def-words": STRS,
-                           "def-unless": STRS},
+                           "def-unless": STRS, "callable-methods": STRS,
+                           "callable-class-words": STRS},
     "sinks.store": {"words": STRS, "unless": STRS, "methods": STRS},
     "sanitizers.answer-extraction": {"pairs": PAIRS, "answer-tags": PAIRS,
                                      "answer-openers": STRS},
@@ -380,7 +381,9 @@ def _build(m: _Merger, files: tuple[str, ...], digest: str) -> RuleSet:
                 int(item.get("trainer-slot", 1)), frozenset(item.get("rubrics", [])),
                 frozenset(item.get("rubric-keywords", [])),
                 frozenset(item.get("add-functions", [])), ws("decorator-words"),
-                ws("registry-words"), WordRule("", ws("def-words"), ws("def-unless"))))
+                ws("registry-words"), WordRule("", ws("def-words"), ws("def-unless")),
+                frozenset(item.get("callable-methods", [])),
+                WordRule("", ws("callable-class-words"), ws("def-unless"))))
         elif section == "sinks.store":
             out.setdefault(section, []).append(StoreSinks(
                 WordRule("", ws("words"), ws("unless")), frozenset(item.get("methods", []))))

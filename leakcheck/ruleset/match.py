@@ -126,6 +126,12 @@ class Vocabulary:
         words = split_words(name)
         return any(r.def_rule.matches(words) for r in self.rules.registration_sinks)
 
+    def is_grader_method(self, method: str, class_name: str) -> bool:
+        """``GSM8KVerifier.__call__``: calling an instance of a grader-named class grades."""
+        words = split_words(class_name)
+        return any(method in r.callable_methods and r.callable_class_rule.matches(words)
+                   for r in self.rules.registration_sinks)
+
     def is_grader_decorator(self, dotted: tuple[str, ...]) -> bool:
         return any(r.decorator_words.matches(split_words(part))
                    for r in self.rules.registration_sinks for part in dotted)

@@ -100,6 +100,8 @@ class RegistrationSinks:
     decorator_words: WordSet
     registry_words: WordSet
     def_rule: WordRule
+    callable_methods: frozenset[str] = frozenset()  # `__call__` of a grader-named class
+    callable_class_rule: WordRule = WordRule("", EMPTY_WORDS)
 
 
 @dataclass(frozen=True, slots=True)
