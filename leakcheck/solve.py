@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import networkx as nx
 
 from leakcheck.graph.context import SinkRecord
-from leakcheck.graph.values import NodeId
+from leakcheck.graph.values import NodeId, component
 from leakcheck.ruleset.model import RuleSet
 from leakcheck.types import Finding, RuleInfo, Span, Step
 
@@ -85,8 +85,6 @@ class Solver:
     def _expand(self, through: tuple, depth: int) -> list[NodeId]:
         """The nodes inside a callee from a summary root to its return (``through`` =
         (root, callee, path))."""
-        from leakcheck.graph.values import component
-
         root, callee, path = through
         data = self.functions.get(callee)
         if data is None or depth > MAX_EXPANSION_DEPTH:

@@ -355,7 +355,7 @@ class CallMixin:
                 out = set_field(out, item_key(k), v)
             return out
         if name == "setattr" and len(args.positional) >= 3:
-            return CLEAN  # handled as a store by the statement walker
+            return CLEAN  # returns None; the attribute itself is not tracked (SPEC §3 limits)
         return None
 
     # -- methods ---------------------------------------------------------------------

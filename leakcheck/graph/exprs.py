@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from leakcheck.graph import facts
-from leakcheck.graph.scan import const_key, dotted_name, is_literal
+from leakcheck.graph.scan import const_key, is_literal
 from leakcheck.graph.values import (
     CLEAN,
     NO_NODES,
@@ -26,10 +26,10 @@ from leakcheck.graph.values import (
     set_field,
     whole,
 )
-from leakcheck.words import split_words
 
 if TYPE_CHECKING:
     from leakcheck.graph.builder import FunctionBuilder
+    from leakcheck.ruleset.match import TagHit
 
 # Tests set this so an unmodeled syntax form fails loudly instead of being approximated.
 STRICT = os.environ.get("LEAKCHECK_STRICT") == "1"
@@ -72,22 +72,16 @@ class ExprMixin:
         """An unmodeled form: every child expression's taint flows to its value."""
         if STRICT:
             raise UnhandledSyntax(f"{type(node).__name__} at {self.ctx.span(node)}")
-        out: set = set()
-        for child in node.children:
-            if isinstance(child, cst.BaseExpression):
-                out |= deep(self.eval(child))
-            elif isinstance(child, cst.CSTNode):
-                out |= deep(self.unknown_expr_children(child))
-        return whole(frozenset(out))
+        return whole(self.children_taint(node))
 
-    def unknown_expr_children(self: FunctionBuilder, node: cst.CSTNode) -> Value:
+    def children_taint(self: FunctionBuilder, node: cst.CSTNode) -> Nodes:
         out: set = set()
         for child in node.children:
             if isinstance(child, cst.BaseExpression):
                 out |= deep(self.eval(child))
-            elif isinstance(child, cst.CSTNode):
-                out |= deep(self.unknown_expr_children(child))
-        return whole(frozenset(out))
+            else:
+                out |= self.children_taint(child)
+        return frozenset(out)
 
     # -- atoms ---------------------------------------------------------------------
     def e_literal(self: FunctionBuilder, node: cst.BaseExpression) -> Value:
@@ -153,22 +147,7 @@ class ExprMixin:
 
     def chain_source(self: FunctionBuilder, node: cst.CSTNode) -> str | None:
         for spec in self.ctx.vocab.rules.attribute_sources:
-            cur: cst.CSTNode = node
-            ok = True
-            for part in reversed(spec.chain):
-                if part == "[]":
-                    if not isinstance(cur, cst.Subscript):
-                        ok = False
-                        break
-                    cur = cur.value
-                elif isinstance(cur, cst.Attribute) and cur.attr.value == part:
-                    cur = cur.value
-                elif isinstance(cur, cst.Name) and cur.value == part and part == spec.chain[0]:
-                    cur = cur
-                else:
-                    ok = False
-                    break
-            if ok:
+            if _matches_chain(node, spec.chain):
                 return spec.kind
         return None
 
@@ -283,12 +262,12 @@ class ExprMixin:
             return Value(shape=deep(right), elem=elements(left))
         return whole(deep(left) | deep(right))
 
-    def is_tag_len(self: FunctionBuilder, info: object, tag: object) -> bool:
+    def is_tag_len(self: FunctionBuilder, info: object, tag: TagHit) -> bool:
+        """``len(TAG)`` of this tag, or the literal number it equals (``i + 8``)."""
         if isinstance(info, facts.TagLen):
             return info.tag == tag
-        n = facts.const_int(info)
-        return n is not None and isinstance(tag, type(getattr(info, "tag", tag))) and \
-            n == len(tag.pair.close if tag.role == "close" else tag.pair.open)  # type: ignore[attr-defined]
+        return facts.const_int(info) == len(tag.pair.close if tag.role == "close"
+                                            else tag.pair.open)
 
     def e_unary(self: FunctionBuilder, node: cst.UnaryOperation) -> Value:
         value = literal_value(node)
@@ -413,6 +392,20 @@ class ExprMixin:
         return collection(item, shape | cond_taint)
 
 
+def _matches_chain(node: cst.CSTNode, chain: tuple[str, ...]) -> bool:
+    """``outputs[0].text`` against ``("outputs", "[]", "text")``, read from the end; the
+    chain may start at a plain name or at an attribute of anything."""
+    cur = node
+    for i, part in enumerate(reversed(chain)):
+        subscript = part == "[]" and isinstance(cur, cst.Subscript)
+        attribute = isinstance(cur, cst.Attribute) and cur.attr.value == part
+        if subscript or attribute:
+            cur = cur.value  # type: ignore[union-attr]
+            continue
+        return isinstance(cur, cst.Name) and cur.value == part and i == len(chain) - 1
+    return True
+
+
 def _comp_fors(first: cst.CompFor) -> list[cst.CompFor]:
     out = []
     cur: cst.CompFor | None = first
@@ -426,10 +419,6 @@ def _as_collection(v: Value) -> Value:
     parts = [p for p in [v.elem] + [f for _, f in v.fields] if p is not None]
     return Value(shape=v.shape, elem=join_all(parts) if parts else None)
 
-
-def callee_words(node: cst.BaseExpression) -> tuple[str, ...]:
-    name = dotted_name(node)
-    return split_words(name[-1]) if name else ()
 
 
 _HANDLERS = {

@@ -280,7 +280,7 @@ class StmtMixin:
         self.state.env[node.name.value] = Value(info=facts.FunctionRef(qualname))
         if self.class_data is not None:
             self.class_data.methods[node.name.value] = qualname
-        if self.globals is None or self.is_class_scope():
+        if self.globals is None or self.class_scope:
             self.pending_defs.append((node, None, self.scope))
         else:
             # nested: analyze now, closing over the enclosing function's current state
@@ -312,9 +312,6 @@ class StmtMixin:
         self.state.env[node.name.value] = Value(info=facts.FunctionRef(data.qualname))
         return True
 
-    def is_class_scope(self: FunctionBuilder) -> bool:
-        return self.class_scope
-
     def grader_name(self: FunctionBuilder, node: cst.FunctionDef, qualname: str,
                     class_q: str | None = None) -> str | None:
         name = node.name.value
@@ -323,7 +320,7 @@ class StmtMixin:
             class_name = class_q.rsplit(".", 1)[-1]
             if vocab.is_grader_method(name, class_name):
                 return f"{class_name}.{name}"
-        if name in self.scan.registered_names or qualname in self.ctx_registered() or \
+        if name in self.scan.registered_names or qualname in self.link_in.registered or \
                 vocab.is_grader_def(name) or vocab.user_grader((name,), qualname):
             return name
         for dec in node.decorators:
@@ -331,9 +328,6 @@ class StmtMixin:
             if dotted and vocab.is_grader_decorator(dotted):
                 return name
         return None
-
-    def ctx_registered(self: FunctionBuilder) -> frozenset[str]:
-        return self.link_in.registered
 
     def analyze_def(self: FunctionBuilder, node: cst.FunctionDef,
                     closure: dict[str, Value] | None, scope_prefix: str,
@@ -356,10 +350,7 @@ class StmtMixin:
             qualname in self.link_in.factories
         class_q = getattr(class_data, "qualname", None)
         is_static = any(dotted_name(d.decorator) in (("staticmethod",),) for d in node.decorators)
-        is_classmethod = any(dotted_name(d.decorator) in (("classmethod",),)
-                             for d in node.decorators)
-        params = sub.bind_params(node.params, grader, class_q if not is_static else None,
-                                 is_classmethod)
+        params = sub.bind_params(node.params, grader, class_q if not is_static else None)
         sub.exec_block(node.body)
         sub.run_pending()
         is_property = any((dotted_name(d.decorator) or ("",))[-1] in ("property",
@@ -379,7 +370,7 @@ class StmtMixin:
             self.analyze_def(node, closure, prefix, class_data)
 
     def bind_params(self: FunctionBuilder, params: cst.Parameters, grader: str | None,
-                    class_q: str | None = None, is_classmethod: bool = False) -> tuple:
+                    class_q: str | None = None) -> tuple:
         from leakcheck.graph.context import Param
 
         vocab = self.ctx.vocab

@@ -57,7 +57,12 @@ class Linker:
                 self.known.add(node)
                 self.tokens[node[1]].append((node[2], node))
         self.site_by_base = {site.base: site for _, site in self.sites}
+        self.sites_of: dict[str, list[CallSite]] = defaultdict(list)
+        for caller, site in self.sites:
+            self.sites_of[caller].append(site)
+        self._targets: dict[tuple, list[str] | None] = {}
         self._callables: dict[tuple[str, str], set[str]] | None = None
+        self._callables_ready = False
         self.linked: set[tuple] = set()
         self._summaries: dict[tuple[str, tuple[str, ...]], frozenset] = {}
         self.library_sites: set[tuple] = set()  # result bases of calls outside the project
@@ -142,6 +147,7 @@ class Linker:
                         found[dst] |= found.get(src, set())
                         changed |= len(found[dst]) != before
             self._callables = dict(found)
+            self._callables_ready = True
         return self._callables.get((func, param), set())
 
     def forwards(self, wrapper: str, decorator: str) -> bool:
@@ -150,16 +156,12 @@ class Linker:
         data = self.functions[wrapper]
         star = next((p.name for p in data.params if p.kind == "star"), None)
         kwstar = next((p.name for p in data.params if p.kind == "kwstar"), None)
-        for _, site in self.sites:
-            if site.target.kind == "param" and site.target.name == decorator and \
-                    site.scope and self._caller_is(site, wrapper):
+        for site in self.sites_of.get(wrapper, ()):
+            if site.target.kind == "param" and site.target.name == decorator:
                 return (not site.positional and not site.keywords
                         and (site.star_forward or (None, None, None))[2] == star
                         and (site.kw_forward or (None, None, None))[2] == kwstar)
         return False
-
-    def _caller_is(self, site: CallSite, func: str) -> bool:
-        return self.caller_of.get(site.base) == func
 
     def decorated(self, func: str) -> str:
         """What calling a decorated function runs: the wrapper a project decorator returns
@@ -177,7 +179,17 @@ class Linker:
         return current
 
     def targets(self, site: CallSite) -> list[str] | None:
-        """Callee qualnames; None when the callee is outside the project (a library)."""
+        """Callee qualnames; None when the callee is outside the project (a library).
+        Memoized once callable parameters are known: the class and module structure does
+        not change while linking."""
+        if site.base in self._targets:
+            return self._targets[site.base]
+        found = self._resolve_targets(site)
+        if self._callables is not None and self._callables_ready:
+            self._targets[site.base] = found
+        return found
+
+    def _resolve_targets(self, site: CallSite) -> list[str] | None:
         t = site.target
         if t.kind == "returned":
             maker = self.site_by_base.get(t.via)
@@ -398,6 +410,7 @@ class Linker:
                     self._edge((b,), a)
 
     def run(self) -> nx.DiGraph:
+        self.callables("", "")  # resolve callable parameters once, before any linking
         self.link_class_fields()
         calls: nx.DiGraph = nx.DiGraph()
         by_caller: dict[str, list[CallSite]] = defaultdict(list)
