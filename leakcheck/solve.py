@@ -156,8 +156,8 @@ class Solver:
                 continue
             kinds = sorted({graph.nodes[n]["source_kind"] for n in sources})
             rule = max((self.by_kind[k] for k in kinds), key=lambda r: (r.priority, r.id))
-            source = _upstream_source(reach, [n for n in sources
-                                              if graph.nodes[n]["source_kind"] == rule.kind])
+            source = _upstream_source(graph, reach, [
+                n for n in sources if graph.nodes[n]["source_kind"] == rule.kind])
             findings.append(self._finding(record, reach, source, rule, tuple(kinds)))
         return findings
 
@@ -193,19 +193,29 @@ def _path_text(path: tuple[str, ...]) -> str:
     return f" (as `{''.join(out)}`)" if out else ""
 
 
-def _upstream_source(reach: _Reach, sources: list[NodeId]) -> NodeId:
-    """The witness starts where the reasoning enters: the nearest source that no other
-    source's path runs into (``b.thinking`` rather than the variable ``thinking`` it was
-    joined into), so the trace is whole."""
+def _upstream_source(graph: nx.DiGraph, reach: _Reach, sources: list[NodeId]) -> NodeId:
+    """The witness starts where the reasoning enters: the nearest source that does not
+    merely name a value another source already made (``b.thinking`` rather than the
+    variable ``thinking`` it was assigned to, the text ``s.split("</think>")[0]`` cut from
+    ``msg.reasoning_content``), so the trace is whole. A source that makes a new value — a
+    decode, a parser, a call — is its own start, even when another source flowed into its
+    input (decoding a completion whose prompt held a decoded special token)."""
     candidates = set(sources)
     downstream: set[NodeId] = set()
     for src in sources:
         node = reach.parents.get(src)
         while node is not None:
-            if node in candidates:
+            if node in candidates and _relabels(graph, node):
                 downstream.add(node)
             node = reach.parents.get(node)
     return next(n for n in sources if n not in downstream)
+
+
+def _relabels(graph: nx.DiGraph, node: NodeId) -> bool:
+    tag = node[-1]
+    if tag.startswith("src:param:"):
+        return "entry" not in graph.nodes[node]
+    return tag.startswith(("src:name:", "src:field", "src:cut"))
 
 
 def _fingerprint(rule_id: str, record: SinkRecord, source_label: str) -> str:

@@ -44,6 +44,9 @@ PROJECTS_DIR = REPO / "tests" / "fixtures" / "projects"
 
 # Project -> what it exercises. Every project directory is declared here and vice versa.
 PROJECTS = {
+    "grader_entry_sources": "graders registered by name called by project code: a grader's "
+                            "own entry source never escapes through its return into callers "
+                            "that pass clean text; the witness starts at the caller's decode",
     "multi_package": "src layout, three packages: rollout/worker.py -> utils/text.py -> "
                      "rewards/manager.py (class) -> rewards/judge.py; a helper two calls away "
                      "strips with an imported THINK_END constant",

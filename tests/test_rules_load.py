@@ -96,6 +96,19 @@ def test_source_kind_without_rule(tmp_path: Path) -> None:
         load_ruleset([path])
 
 
+def test_access_chain_parts_are_checked(tmp_path: Path) -> None:
+    """A chain part is a name, `[]` or a constant key `["text"]`; anything else is an error
+    naming the file and line instead of a rule that silently never matches."""
+    good = _pack(tmp_path, '[[sources.attribute]]\nkind = "completion"\n'
+                 'chain = ["output", \'["text"]\', "[]", "text"]\n')
+    assert load_ruleset([good])
+    bad = tmp_path / "bad_chain.toml"
+    bad.write_text('[[sources.attribute]]\nkind = "completion"\nchain = ["outputs", "[0]"]\n')
+    with pytest.raises(RuleFileError, match="chain part `\\[0\\]`") as info:
+        load_ruleset([bad])
+    assert info.value.line == 3 and info.value.path == str(bad)
+
+
 def test_missing_rule_file() -> None:
     with pytest.raises(RuleFileError, match="not found"):
         load_ruleset(["/nonexistent/pack.toml"])

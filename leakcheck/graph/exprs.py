@@ -394,16 +394,28 @@ class ExprMixin:
 
 def _matches_chain(node: cst.CSTNode, chain: tuple[str, ...]) -> bool:
     """``outputs[0].text`` against ``("outputs", "[]", "text")``, read from the end; the
-    chain may start at a plain name or at an attribute of anything."""
+    chain may start at a plain name or at an attribute of anything. ``["text"]`` is a
+    subscript by that constant key (SGLang ``output["text"]``)."""
     cur = node
     for i, part in enumerate(reversed(chain)):
-        subscript = part == "[]" and isinstance(cur, cst.Subscript)
+        subscript = isinstance(cur, cst.Subscript) and (
+            part == "[]" or (part.startswith("[") and _constant_key(cur) == part[2:-2]))
         attribute = isinstance(cur, cst.Attribute) and cur.attr.value == part
         if subscript or attribute:
             cur = cur.value  # type: ignore[union-attr]
             continue
         return isinstance(cur, cst.Name) and cur.value == part and i == len(chain) - 1
     return True
+
+
+def _constant_key(node: cst.Subscript) -> str | None:
+    if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+        return None
+    key = node.slice[0].slice.value
+    if isinstance(key, cst.SimpleString):
+        value = key.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
 
 
 def _comp_fors(first: cst.CompFor) -> list[cst.CompFor]:

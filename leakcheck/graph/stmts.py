@@ -410,8 +410,12 @@ class StmtMixin:
                 src = self.ctx.node(self.scope, param.name, f"src:param:{name}",
                                     f"`{name}` is the completion parameter of registered "
                                     f"grader `{grader}`", step="source", source_kind=src_kind)
+                # An entry source: the framework's completion when it calls the grader. It
+                # does not escape through the return into project callers, who pass their
+                # own arguments (the parameter token carries those, context-sensitively).
+                self.ctx.graph.nodes[src]["entry"] = self.qualname
                 item = whole(frozenset((src,)))
-                self.state.env[name] = Value(elem=item) if is_collection else item
+                self.state.env[name] = join(value, Value(elem=item) if is_collection else item)
                 continue
             flag = isinstance(param.default, FLAG_DEFAULTS) or (
                 isinstance(param.default, cst.Name) and param.default.value in ("True",

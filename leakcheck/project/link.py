@@ -300,8 +300,9 @@ class Linker:
                 # the solver, not by every summary again
                 roots.add(node)
                 continue
-            if node in graph and "source_kind" in graph.nodes[node]:
-                roots.add(node)
+            if node in graph and "source_kind" in graph.nodes[node] and \
+                    graph.nodes[node].get("entry") != func:
+                roots.add(node)  # (a grader's own entry source stays inside it)
             if node not in graph:
                 continue
             for pred in graph.predecessors(node):

@@ -141,6 +141,10 @@ class _Pack:
                              hint=hint)
 
 
+# An access-chain part: an attribute or name, any subscript, or a subscript by a constant key.
+_CHAIN_PART = re.compile(r'[A-Za-z_][A-Za-z0-9_]*|\[\]|\["[^"\\]*"\]')
+
+
 def _check_type(pack: _Pack, section: str, key: str, value: Any, typ: str) -> None:
     ok = {
         STR: isinstance(value, str),
@@ -369,6 +373,11 @@ def _build(m: _Merger, files: tuple[str, ...], digest: str) -> RuleSet:
                 m.wordset(pack, section, "unless-value-words",
                           item.get("unless-value-words", []))))
         elif section == "sources.attribute":
+            _require(pack, section, item, "chain")
+            for part in item["chain"]:
+                if not _CHAIN_PART.fullmatch(part):
+                    raise pack.error(f"[{section}] chain part `{part}` is not a name, `[]` or "
+                                     "`[\"key\"]`", "chain", section)
             out.setdefault(section, []).append(AttributeSource(kind, tuple(item["chain"])))
         elif section == "sinks.call":
             out.setdefault(section, []).append(WordRule("", ws("words"), ws("unless")))
