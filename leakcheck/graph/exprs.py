@@ -20,6 +20,7 @@ from leakcheck.graph.values import (
     deep,
     elements,
     item_key,
+    items,
     join,
     join_all,
     read,
@@ -195,9 +196,7 @@ class ExprMixin:
             return self.cot_cut(node, base, f"the text after `{lo.tag.pair.open}`", lo.tag.kind)
         bounds = deep(lower) | deep(upper) | deep(step)
         # a slice keeps the items (a batch stays a batch); positions shift, so keys merge
-        parts = [p for p in [base.elem] + [f for _, f in base.fields] if p is not None]
-        return Value(shape=base.shape | bounds, elem=join_all(parts) if parts else None,
-                     from_grader=base.from_grader)
+        return Value(shape=base.shape | bounds, elem=items(base), from_grader=base.from_grader)
 
     def cot_cut(self: FunctionBuilder, node: cst.CSTNode, base: Value, what: str,
                 kind: str) -> Value:
@@ -428,8 +427,7 @@ def _comp_fors(first: cst.CompFor) -> list[cst.CompFor]:
 
 
 def _as_collection(v: Value) -> Value:
-    parts = [p for p in [v.elem] + [f for _, f in v.fields] if p is not None]
-    return Value(shape=v.shape, elem=join_all(parts) if parts else None)
+    return Value(shape=v.shape, elem=items(v))
 
 
 

@@ -168,6 +168,15 @@ def read(v: Value, key: str | None, index_taint: Nodes = NO_NODES) -> Value:
     return replace(sub, shape=sub.shape | extra, from_grader=v.from_grader or sub.from_grader)
 
 
+def items(v: Value) -> Value | None:
+    """Everything ``v`` holds — its items and fields, a symbolic value's item token included
+    — without ``v``'s own shape (a slice or a concatenation keeps the items); None when it
+    holds nothing."""
+    if v.elem is None and not v.fields and not v.syms:
+        return None
+    return read(replace(v, shape=NO_NODES), None)
+
+
 def elements(v: Value) -> Value:
     """What iterating ``v`` yields."""
     return read(v, None)
