@@ -327,7 +327,25 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
         if self.grader is not None:
             what = "yielded" if yielded else "returned"
             self.ctx.sink(self.scope, at, "return", f"`{self.grader}` ({what} reward)",
-                          f"{what} by registered grader `{self.grader}`", deep(value))
+                          f"{what} by registered grader `{self.grader}`",
+                          self.reward_part(value))
+
+    def reward_part(self, value: Value) -> Nodes:
+        """What a registered grader returns as its reward: the whole value, unless it is a
+        record with reward-named fields (`{"score": s, "reasoning": r}`,
+        `VerificationResult(score=s, reasoning=r)`) — then those fields, its shape and its
+        unknown-key items; the other named fields are metadata beside the reward (a
+        judge's own explanation), not what training optimizes."""
+        reward = [v for key, v in value.fields
+                  if key[:1] in ("'", ".") and self.ctx.vocab.is_store_words(split_words(key[1:]))]
+        if not reward:
+            return deep(value)
+        out = set(value.shape)
+        for v in reward:
+            out |= deep(v)
+        if value.elem is not None:
+            out |= deep(value.elem)
+        return frozenset(out)
 
     # -- nested functions ------------------------------------------------------------
     def analyze_lambda(self, node: cst.Lambda) -> str:
