@@ -67,6 +67,9 @@ class ModuleScan:
     registered_names: set[str] = field(default_factory=set)
     registered_lambdas: set[int] = field(default_factory=set)  # id() of Lambda nodes
     registered_factories: set[str] = field(default_factory=set)  # their returned closures
+    # every registered function reference by name or attribute, in source order: a library
+    # grader among them (`reward_funcs=[accuracy_reward]` from `trl.rewards`) is a sink
+    registered_refs: list[cst.BaseExpression] = field(default_factory=list)
     # ("." + attribute) or ("'" + key) -> was it ever assigned a literal / a non-literal
     literal_assigned: set[str] = field(default_factory=set)
     nonliteral_assigned: set[str] = field(default_factory=set)
@@ -115,8 +118,10 @@ class _Scanner(cst.CSTVisitor):
     def _register(self, expr: cst.BaseExpression) -> None:
         if isinstance(expr, cst.Name):
             self.out.registered_names.add(expr.value)
+            self.out.registered_refs.append(expr)
         elif isinstance(expr, cst.Attribute):
             self.out.registered_names.add(expr.attr.value)
+            self.out.registered_refs.append(expr)
         elif isinstance(expr, cst.Lambda):
             self.out.registered_lambdas.add(id(expr))
         elif isinstance(expr, (cst.List, cst.Tuple, cst.Set)):

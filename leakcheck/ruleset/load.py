@@ -20,6 +20,7 @@ from leakcheck.ruleset.model import (
     AnswerExtraction,
     AttributeSource,
     DecodeSource,
+    LibraryGrader,
     MaySeeReasoning,
     PackExample,
     ParserSource,
@@ -67,6 +68,7 @@ SCHEMA: dict[str, dict[str, str]] = {
                                      "answer-openers": STRS},
     "sanitizers.strip": {"pairs": PAIRS},
     "sanitizers.names": {"qualified-names": STRS},
+    "[[sinks.library]]": {"kind": STR, "qualified-names": STRS, "note": STR},
     "[[example]]": {"name": STR, "code": STR},
 }
 TOP_LEVEL = {"pack", "rule", "words", "sources", "sinks", "sanitizers", "example"}
@@ -342,7 +344,7 @@ def _build(m: _Merger, files: tuple[str, ...], digest: str) -> RuleSet:
                     for a, b in item.get(key, [])]
 
         kind = item.get("kind")
-        if section.startswith("sources."):
+        if section.startswith("sources.") or section == "sinks.library":
             _require(pack, section, item, "kind")
             if kind not in kinds:
                 raise pack.error(f"[{section}] kind `{kind}` has no rule", "kind", section,
@@ -393,6 +395,10 @@ def _build(m: _Merger, files: tuple[str, ...], digest: str) -> RuleSet:
                 ws("registry-words"), WordRule("", ws("def-words"), ws("def-unless")),
                 frozenset(item.get("callable-methods", [])),
                 WordRule("", ws("callable-class-words"), ws("def-unless"))))
+        elif section == "sinks.library":
+            _require(pack, section, item, "qualified-names")
+            out.setdefault(section, []).append(LibraryGrader(
+                kind, frozenset(item["qualified-names"]), item.get("note", "")))
         elif section == "sinks.store":
             out.setdefault(section, []).append(StoreSinks(
                 WordRule("", ws("words"), ws("unless")), frozenset(item.get("methods", []))))
@@ -426,4 +432,5 @@ def _build(m: _Merger, files: tuple[str, ...], digest: str) -> RuleSet:
         files=files,
         digest=digest,
         examples=tuple(m.examples),
+        library_graders=tuple(out.get("sinks.library", [])),
     )

@@ -105,6 +105,17 @@ class RegistrationSinks:
 
 
 @dataclass(frozen=True, slots=True)
+class LibraryGrader:
+    """Library graders known to grade the whole completion, its think section included:
+    registering one (``reward_funcs=[accuracy_reward]`` imported from ``trl.rewards``) lets
+    the trainer hand it raw completions, though no code in the tree passes them."""
+
+    kind: str
+    qualified_names: frozenset[str]
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
 class StoreSinks:
     rule: WordRule
     methods: frozenset[str]
@@ -154,6 +165,7 @@ class RuleSet:
     files: tuple[str, ...]
     digest: str  # hash of every pack's bytes: part of any cache key
     examples: tuple[PackExample, ...] = ()
+    library_graders: tuple[LibraryGrader, ...] = ()
     # the user's [tool.leakcheck.vocabulary]: qualified names or glob name patterns
     grader_names: tuple[str, ...] = ()
     sanitizer_patterns: tuple[str, ...] = ()
