@@ -62,7 +62,7 @@ SCHEMA: dict[str, dict[str, str]] = {
                            "rubrics": STRS, "rubric-keywords": STRS, "add-functions": STRS,
                            "decorator-words": STRS, "registry-words": STRS, "def-words": STRS,
                            "def-unless": STRS, "callable-methods": STRS,
-                           "callable-class-words": STRS},
+                           "callable-class-words": STRS, "callable-class-unless": STRS},
     "sinks.store": {"words": STRS, "unless": STRS, "methods": STRS},
     "sanitizers.answer-extraction": {"pairs": PAIRS, "answer-tags": PAIRS,
                                      "answer-openers": STRS},
@@ -394,7 +394,8 @@ def _build(m: _Merger, files: tuple[str, ...], digest: str) -> RuleSet:
                 frozenset(item.get("add-functions", [])), ws("decorator-words"),
                 ws("registry-words"), WordRule("", ws("def-words"), ws("def-unless")),
                 frozenset(item.get("callable-methods", [])),
-                WordRule("", ws("callable-class-words"), ws("def-unless"))))
+                WordRule("", ws("callable-class-words"),
+                         ws("def-unless") | ws("callable-class-unless"))))
         elif section == "sinks.library":
             _require(pack, section, item, "qualified-names")
             out.setdefault(section, []).append(LibraryGrader(
