@@ -41,6 +41,9 @@ if TYPE_CHECKING:
 RE_MODULES = ("re", "regex")
 TYPE_QUERIES = frozenset({"isinstance", "issubclass", "callable", "type", "id", "hasattr"})
 KEEP_ELEMENTS = frozenset({"sorted", "reversed", "list", "tuple", "iter", "set", "frozenset"})
+# asyncio.run(coro) and kin give the coroutine's result, as `await coro` does
+AWAIT_LIKE = frozenset({"run", "wait_for", "shield", "ensure_future", "create_task"})
+RUN_UNTIL_COMPLETE = frozenset({"run_until_complete"})
 STR_SPLITS = frozenset({"split", "rsplit", "partition", "rpartition"})
 STR_FINDS = frozenset({"index", "find", "rindex", "rfind"})
 
@@ -367,6 +370,12 @@ class CallMixin:
         base_expr = func.value
         if len(dotted) == 2 and self.module_alias(dotted[0]) in RE_MODULES:
             return self.regex_call(node, method, None, args)
+        awaited = args.get(0)
+        if awaited is not None and not args.spread and (
+                method in RUN_UNTIL_COMPLETE or (len(dotted) == 2 and method in AWAIT_LIKE
+                                                 and self.module_alias(dotted[0]) == "asyncio")):
+            # running a coroutine gives what it returns, record fields and all
+            return awaited
         if isinstance(receiver.info, facts.Pattern):
             return self.regex_call(node, method, receiver.info.pattern, args)
         if isinstance(receiver.info, facts.Match):
