@@ -394,6 +394,17 @@ class CallMixin:
             sep = args.get(0, "sep")
             sep_text = facts.const_str(sep.info) if sep is not None else None
             tag = self.ctx.vocab.tag(sep_text) if sep_text is not None else None
+            answer = self.ctx.vocab.answer_tag(sep_text) if sep_text is not None else None
+            if answer is not None and method in STR_SPLITS:
+                pair, role = answer
+                taint = deep(receiver)
+                if isinstance(receiver.info, facts.AnswerPart) and receiver.info.pair == pair \
+                        and receiver.info.role != role:
+                    # the other answer tag: the part on the inner side is the answer
+                    return Value(info=facts.AnswerSplit(pair, "inner-" + role, method),
+                                 shape=taint, elem=whole(taint))
+                return Value(shape=taint, elem=whole(taint),
+                             info=facts.AnswerSplit(pair, role, method))
             if tag is not None:
                 taint = deep(receiver)
                 if method in STR_SPLITS:

@@ -172,6 +172,8 @@ class ExprMixin:
         k = idx.info.value if isinstance(idx.info, facts.Const) else None
         if isinstance(info, facts.Split) and isinstance(k, int):
             return self.split_item(node, base, info, k)
+        if isinstance(info, facts.AnswerSplit) and isinstance(k, int):
+            return answer_item(base, info, k)
         if isinstance(info, facts.Match) and isinstance(k, (int, str)):
             return self.match_group(node, base, info, k)
         if isinstance(k, str):
@@ -405,6 +407,27 @@ def _matches_chain(node: cst.CSTNode, chain: tuple[str, ...]) -> bool:
             continue
         return isinstance(cur, cst.Name) and cur.value == part and i == len(chain) - 1
     return True
+
+
+def answer_item(base: Value, info: facts.AnswerSplit, k: int) -> Value:
+    """One part of a string split at an answer tag. Cut at both tags, the inner part is the
+    answer (SPEC §2 answer extraction, as a capture inside the tags): `s.split("<answer>")[-1]
+    .split("</answer>")[0]` or the reverse order. One cut alone keeps the text's taint."""
+    partition = info.method in ("partition", "rpartition")
+    if partition and k == 1:
+        return Value(info=facts.Const(info.pair.close if info.role.endswith("close")
+                                      else info.pair.open))
+    after = k in (2, -1) if partition else k != 0
+    if info.role == "inner-close" and not after:  # (after the opener) ... before the closer
+        return CLEAN
+    if info.role == "inner-open" and after:  # (before the closer) ... after the opener
+        return CLEAN
+    taint = deep(base)
+    if info.role == "open" and after:
+        return Value(shape=taint, info=facts.AnswerPart(info.pair, "open"))
+    if info.role == "close" and not after:
+        return Value(shape=taint, info=facts.AnswerPart(info.pair, "close"))
+    return whole(taint)
 
 
 def _constant_key(node: cst.Subscript) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from leakcheck.ruleset.match import TagHit
+from leakcheck.ruleset.model import TagPair
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +21,24 @@ class Const:
 class Split:
     tag: TagHit
     method: str  # split | rsplit | partition | rpartition
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerSplit:
+    """``s.split("<answer>")`` (role "open") or ``s.split("</answer>")`` (role "close")."""
+
+    pair: TagPair
+    role: str
+    method: str
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerPart:
+    """Text after an answer opener (role "open") or before an answer closer ("close"): cut
+    at the other tag, what is left is inside the answer tags."""
+
+    pair: TagPair
+    role: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,6 +85,15 @@ class Vocabulary:
     def tag(self, text: str) -> TagHit | None:
         return self._tags.get(text)
 
+    def answer_tag(self, text: str) -> tuple[TagPair, str] | None:
+        """(pair, "open" | "close") when ``text`` is an answer tag (``<answer>``)."""
+        for pair in self.answer_tags:
+            if text == pair.open:
+                return pair, "open"
+            if text == pair.close:
+                return pair, "close"
+        return None
+
     def registration_param(self, name: str) -> tuple[str, bool] | None:
         """(kind, is_collection) when ``name`` is a completion parameter of a grader."""
         words = split_words(name)
