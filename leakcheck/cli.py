@@ -94,9 +94,11 @@ def _describe_rules(rule_paths: tuple[str, ...], list_rules: bool,
                     explain_id: str | None) -> int:
     from leakcheck import rule_docs
     from leakcheck.ruleset import load_ruleset
+    from leakcheck.suppress import UNUSED_SUPPRESSION_RULE
 
     try:
-        rules = load_ruleset(rule_paths).rules
+        # LC001 is the engine's own check on suppression comments, listed with the packs'
+        rules = (*load_ruleset(rule_paths).rules, UNUSED_SUPPRESSION_RULE)
     except LeakcheckError as error:
         _fail(f"error: {error}")
         return EXIT_ERROR
