@@ -119,13 +119,16 @@ def _describe_rules(rule_paths: tuple[str, ...], list_rules: bool,
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=str))
 @click.option(
     "--format", "output_format", type=click.Choice(format_names()), default="text",
-    show_default=True, help="Output format.",
+    show_default=True,
+    help="Output format: text (for a terminal), json, sarif (code scanning), github "
+         "(Actions annotations), markdown (job summary or pull-request comment).",
 )
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=str), metavar="FILE",
     help="Write the report to FILE instead of standard output.",
 )
-@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--exit-zero", is_flag=True,
+              help="Exit 0 even when there are findings (errors of setup still exit 2).")
 @click.option(
     "--rules", "rule_paths", multiple=True, metavar="PATH",
     type=click.Path(exists=True, path_type=str),
@@ -137,13 +140,17 @@ def _describe_rules(rule_paths: tuple[str, ...], list_rules: bool,
 )
 @click.option(
     "--color/--no-color", "color", default=None,
-    help="Force colors on or off (default: on for a terminal unless NO_COLOR is set).",
+    help="Force colors on or off (default: on for a terminal or with FORCE_COLOR, never "
+         "with NO_COLOR).",
 )
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False,
                                                          path_type=str), metavar="FILE",
               help="Read [tool.leakcheck] from FILE instead of the nearest pyproject.toml.")
-@click.option("--select", metavar="RULES", help="Comma-separated rule ids to report.")
-@click.option("--ignore", "ignore_ids", metavar="RULES", help="Comma-separated rule ids to skip.")
+@click.option("--select", metavar="RULES",
+              help="Comma-separated rule ids to report (overrides the configuration). "
+                   "LC001 is the unused-suppression check.")
+@click.option("--ignore", "ignore_ids", metavar="RULES",
+              help="Comma-separated rule ids to skip (overrides the configuration).")
 @click.option("--isolated", is_flag=True,
               help="Ignore [tool.leakcheck] configuration (pyproject.toml and --config).")
 @click.option("--baseline", "baseline_path", metavar="FILE",
