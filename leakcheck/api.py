@@ -97,7 +97,9 @@ class Analyzer:
         index = ProjectIndex()
         names: dict[str, tuple[str, ModuleScan]] = {}
         taken: set[str] = set()
-        for rel, p in parsed.items():
+        for done, (rel, p) in enumerate(parsed.items(), 1):
+            if progress:
+                progress("index", done, len(parsed))
             primary, aliases = module_names(rel, root)
             if primary in taken:  # two scripts named alike: fall back to the full path
                 primary = ".".join(PurePosixPath(rel).with_suffix("").parts)

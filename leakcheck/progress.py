@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from typing import IO, Any
 
 DELAY = 0.5
-_PHASES = {"parse": "parsing", "analyze": "analyzing", "link": "linking calls",
-           "solve": "finding paths"}
+_PHASES = {"parse": "parsing", "index": "indexing", "analyze": "analyzing",
+           "link": "linking calls", "solve": "finding paths"}
 
 
 def wanted(stream: IO[str] | None = None, env: Mapping[str, str] | None = None, *,
@@ -51,15 +51,15 @@ class ProgressBar:
 
     def __call__(self, phase: str, done: int, total: int) -> None:
         with self._lock:
+            label = _PHASES.get(phase, phase)
             if self._progress is None:
                 if time.monotonic() - self._started < self._delay:
                     return
-                self._start()
-            label = _PHASES.get(phase, phase)
+                self._start(label, done, max(total, 1))
             self._progress.update(self._task, description=label, completed=done,
                                   total=max(total, 1))
 
-    def _start(self) -> None:
+    def _start(self, label: str, done: int, total: int) -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -73,7 +73,7 @@ class ProgressBar:
         self._progress = Progress(TextColumn("{task.description:<14}"), BarColumn(),
                                   MofNCompleteColumn(), TimeElapsedColumn(),
                                   console=console, transient=True)
-        self._task = self._progress.add_task("", total=1)
+        self._task = self._progress.add_task(label, total=total, completed=done)
         self._progress.start()
         self.shown = True
 

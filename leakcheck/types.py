@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-# ``check_paths(options, progress=...)``: called as ``progress(phase, done, total)`` while a
-# run goes ("parse", "analyze" per file; "link", "solve" once). For progress bars only: it
-# must be cheap and must not raise.
+# ``check_paths(options, progress=...)``: called as ``progress(phase, done, total)`` while
+# a run goes ("parse", "index", "analyze" per file; "link", "solve" once). For progress bars
+# only: it must be cheap and must not raise.
 ProgressCallback = Callable[[str, int, int], None]
 
 

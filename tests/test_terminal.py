@@ -160,8 +160,8 @@ def test_progress_callback_reports_every_phase():
     calls: list[tuple[str, int, int]] = []
     result = check_paths(Options(paths=(str(EXAMPLES),)), progress=lambda *a: calls.append(a))
     phases = [c[0] for c in calls]
-    assert phases.index("parse") < phases.index("analyze") < phases.index("link") \
-        < phases.index("solve")
+    assert phases.index("parse") < phases.index("index") < phases.index("analyze") \
+        < phases.index("link") < phases.index("solve")
     parse = [c for c in calls if c[0] == "parse"]
     assert [d for _, d, _ in parse] == list(range(1, len(parse) + 1))
     assert parse[-1][1] == parse[-1][2] == len(result.files) + len(result.file_errors)
