@@ -237,7 +237,9 @@ def main(
         if write_baseline_path:
             count = baselines.write_baseline(result, write_baseline_path)
             known = baselines.load_baseline(write_baseline_path)
-            _fail(f"wrote {count} finding{'s' if count != 1 else ''} to {write_baseline_path}")
+            if not quiet:
+                _fail(f"wrote {count} finding{'s' if count != 1 else ''} to "
+                      f"{write_baseline_path}")
         if known is not None:
             result = baselines.apply_baseline(result, known)
         report_options = ReportOptions(quiet=quiet, statistics=statistics, verbose=verbose)

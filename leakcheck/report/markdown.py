@@ -58,7 +58,9 @@ class MarkdownReporter(ReporterBase):
         self._root = result.root
         self._lines: dict[str, list[str] | None] = {}
         out: list[str] = []
-        verdict = ("no leaks found" if not summary.failing else
+        quiet_verdict = ("no leaks found" if not (summary.suppressed or summary.baselined)
+                         else "no active findings")
+        verdict = (quiet_verdict if not summary.failing else
                    ", ".join(p for p in (
                        plural(summary.active, "finding") if summary.active else "",
                        plural(summary.unused_suppressions, "unused suppression")
