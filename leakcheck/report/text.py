@@ -126,9 +126,10 @@ class _Writer:
         out += _frame(finding.sink, self.sources, finding.level, finding.sink_description)
         if finding.path:
             out.append(Text("  path:", style="bold"))
+            width = len(str(len(finding.path)))  # numbers right-aligned: 9. and 10. line up
             for n, step in enumerate(finding.path, start=1):
-                out.append(Text.assemble(f"    {n}. ", (self.where(step.span), _LOCATION), " ",
-                                         step.message))
+                out.append(Text.assemble(f"    {n:>{width}}. ", (self.where(step.span), _LOCATION),
+                                         " ", step.message))
         return out
 
     def unused(self, unused: UnusedSuppression, *, brief: bool) -> list[Text]:
