@@ -27,8 +27,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from leakcheck import __version__
 from leakcheck.errors import BaselineError
-from leakcheck.report.base import TOOL_NAME, tool_version
 from leakcheck.types import BaselineUse, CheckResult, Finding
 
 BASELINE_VERSION = 1
@@ -60,7 +60,7 @@ def document(result: CheckResult) -> dict[str, Any]:
           "message": f.message} for f in result.findings if not f.suppressed),
         key=lambda e: (e["path"], e["rule_id"], e["fingerprint"]))
     return {"kind": KIND, "version": BASELINE_VERSION,
-            "tool": {"name": TOOL_NAME, "version": tool_version()}, "findings": entries}
+            "tool": {"name": "leakcheck", "version": __version__}, "findings": entries}
 
 
 def write_baseline(result: CheckResult, path: str | os.PathLike[str]) -> int:
