@@ -62,6 +62,9 @@ def _fail(message: str) -> None:
     click.echo(f"leakcheck: {message}", err=True)
 
 
+_note = _fail  # the same channel (stderr, prefixed) for what is not an error
+
+
 def _internal_error(error: BaseException) -> None:
     _fail(f"internal error: {type(error).__name__}: {error}")
     if os.environ.get(DEBUG_ENV):
@@ -152,7 +155,7 @@ def _describe_rules(rule_paths: tuple[str, ...], list_rules: bool,
 @click.option("--ignore", "ignore_ids", metavar="RULES",
               help="Comma-separated rule ids to skip (overrides the configuration).")
 @click.option("--isolated", is_flag=True,
-              help="Ignore [tool.leakcheck] configuration (pyproject.toml and --config).")
+              help="Ignore [tool.leakcheck] in pyproject.toml files (not with --config).")
 @click.option("--baseline", "baseline_path", metavar="FILE",
               type=click.Path(exists=True, dir_okay=False, path_type=str),
               help="Hide the findings recorded in FILE (written by --write-baseline, or a "
@@ -213,6 +216,8 @@ def main(
         ctx.exit(_test_rules(rule_paths))
     if statistics and output_format != "text":
         raise click.UsageError("--statistics works with --format text only", ctx)
+    if isolated and config_path:
+        raise click.UsageError("--isolated and --config do not go together", ctx)
     if baseline_path and write_baseline_path:
         raise click.UsageError("--baseline and --write-baseline do not go together "
                                "(--write-baseline records every current finding)", ctx)
@@ -224,7 +229,7 @@ def main(
 
         options = api.Options(
             paths=paths or (".",), extra_rule_files=rule_paths, exclude=exclude,
-            config=None if isolated else config_path, use_config=not isolated,
+            config=config_path, use_config=not isolated,
             select=_ids(select), ignore=_ids(ignore_ids),
         )
         known = baselines.load_baseline(baseline_path) if baseline_path else None
@@ -238,7 +243,7 @@ def main(
             count = baselines.write_baseline(result, write_baseline_path)
             known = baselines.load_baseline(write_baseline_path)
             if not quiet:
-                _fail(f"wrote {count} finding{'s' if count != 1 else ''} to "
+                _note(f"wrote {count} finding{'s' if count != 1 else ''} to "
                       f"{write_baseline_path}")
         if known is not None:
             result = baselines.apply_baseline(result, known)

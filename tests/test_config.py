@@ -4,6 +4,7 @@ vocabulary extends the packs."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -220,6 +221,6 @@ def test_standalone_config_file_holds_the_keys_at_top_level(tmp_path: Path) -> N
 def test_isolated_ignores_the_configuration(tmp_path: Path) -> None:
     root = _project(tmp_path, '[tool.leakcheck]\nselect = ["LC101"]\n')
     result = CliRunner().invoke(main, [str(root), "--isolated", "--format", "json"])
-    import json
-
     assert {f["rule_id"] for f in json.loads(result.output)["findings"]} == {"LC101", "LC102"}
+    assert CliRunner().invoke(main, [str(root), "--isolated", "--config",
+                                     str(root / "pyproject.toml")]).exit_code == 2
