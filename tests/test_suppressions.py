@@ -242,3 +242,26 @@ def test_pre_commit_style_file_arguments_judge_only_those_files(tmp_path):
     code, doc = as_json(str(root / "a.py"))
     assert code == 1
     assert [u["location"]["path"] for u in doc["unused_suppressions"]] == ["a.py"]
+
+
+def test_closing_line_of_a_black_wrapped_sink(tmp_path):
+    # black moves a trailing comment after the closing parenthesis (semgrep#8172's pitfall)
+    code = ("def judge_reward(judge, msg):\n"
+            "    score = judge(\n"
+            "        msg.reasoning_content,\n"
+            "    )  # leakcheck: ignore[LC101] -- deliberate\n"
+            "    return 0.0\n")
+    exit_code, doc = as_json(str(project(tmp_path, {"m.py": code})))
+    assert exit_code == 0, doc
+    assert [f["suppression"]["reason"] for f in doc["findings"]] == ["deliberate"]
+
+
+def test_a_comment_on_the_line_above_covers_nothing(tmp_path):
+    code = ("def judge_reward(judge, msg):\n"
+            "    # leakcheck: ignore[LC101]\n"
+            "    score = judge(msg.reasoning_content)\n"
+            "    return 0.0\n")
+    exit_code, doc = as_json(str(project(tmp_path, {"m.py": code})))
+    assert exit_code == 1
+    assert [f["suppressed"] for f in doc["findings"]] == [False]
+    assert [u["location"]["start_line"] for u in doc["unused_suppressions"]] == [2]
