@@ -6,7 +6,6 @@ file (unreadable, unparsable, an internal error) is reported and the run goes on
 
 from __future__ import annotations
 
-import fnmatch
 import sys
 import threading
 import time
@@ -14,7 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from leakcheck.config import Config, find_config, load_config
+from leakcheck.config import (
+    Config,
+    check_option_rule_ids,
+    check_rule_ids,
+    find_config,
+    load_config,
+)
 from leakcheck.discover import discover, relative
 from leakcheck.graph.module import build_module
 from leakcheck.graph.regex import RegexReader
@@ -27,8 +32,14 @@ from leakcheck.ruleset import RuleSet, load_ruleset
 from leakcheck.ruleset.load import with_vocabulary
 from leakcheck.ruleset.match import Vocabulary
 from leakcheck.solve import Solver, number_duplicates
-from leakcheck.suppress import apply_suppressions, inline_suppressions
-from leakcheck.types import CheckResult, FileError, Finding
+from leakcheck.suppress import (
+    UNUSED_SUPPRESSION_ID,
+    RuleFilter,
+    apply_suppressions,
+    inline_suppressions,
+    unused_suppressions,
+)
+from leakcheck.types import CheckResult, FileError, Finding, ProgressCallback
 
 # Deeply nested code recurses deeply in libcst and in the builder: analysis runs on a thread
 # with a large stack (virtual memory, touched only as needed) so a hostile file becomes a
@@ -71,11 +82,14 @@ class Analyzer:
         return outcome.findings, outcome.errors[0] if outcome.errors else None
 
     def analyze_project(self, root: Path, sources: list[tuple[str, bytes]],
-                        report: set[str] | None = None) -> ProjectOutcome:
+                        report: set[str] | None = None,
+                        progress: ProgressCallback | None = None) -> ProjectOutcome:
         errors: list[FileError] = []
         parsed: dict[str, Parsed] = {}
-        for rel, data in sources:
+        for done, (rel, data) in enumerate(sources, 1):
             result = parse_source(rel, data)
+            if progress:
+                progress("parse", done, len(sources))
             if isinstance(result, FileError):
                 errors.append(result)
             else:
@@ -83,7 +97,9 @@ class Analyzer:
         index = ProjectIndex()
         names: dict[str, tuple[str, ModuleScan]] = {}
         taken: set[str] = set()
-        for rel, p in parsed.items():
+        for done, (rel, p) in enumerate(parsed.items(), 1):
+            if progress:
+                progress("index", done, len(parsed))
             primary, aliases = module_names(rel, root)
             if primary in taken:  # two scripts named alike: fall back to the full path
                 primary = ".".join(PurePosixPath(rel).with_suffix("").parts)
@@ -97,7 +113,9 @@ class Analyzer:
             names[rel] = (primary, scan)
         contexts = []
         analyzed: list[str] = []
-        for rel, (primary, scan) in names.items():
+        for done, (rel, (primary, scan)) in enumerate(names.items(), 1):
+            if progress:
+                progress("analyze", done, len(names))
             p = parsed[rel]
             try:
                 contexts.append(build_module(p.module, rel, p.positions, self.vocab, self.regex,
@@ -110,6 +128,8 @@ class Analyzer:
             except Exception as exc:  # an engine bug in one file must not end the run
                 errors.append(FileError(rel, 1, 1, "internal",
                                         f"internal error: {type(exc).__name__}: {exc}"))
+        if progress:
+            progress("link", 0, 1)
         linker = Linker(index, contexts)
         try:
             graph = linker.run()
@@ -117,6 +137,8 @@ class Analyzer:
             graph = linker.graph
             errors.append(FileError(".", 1, 1, "internal",
                                     f"internal error while linking: {type(exc).__name__}: {exc}"))
+        if progress:
+            progress("solve", 0, 1)
         solver = Solver(graph, self.rules, linker.bases, linker.functions, linker.library_sites)
         sinks = [s for ctx in contexts for s in ctx.sinks.values()
                  if report is None or s.span.path in report]
@@ -164,8 +186,10 @@ def _on_big_stack(fn, *args):
     return result[0]
 
 
-def check_paths(options: Options) -> CheckResult:
-    return _on_big_stack(_check_paths, options)
+def check_paths(options: Options, progress: ProgressCallback | None = None) -> CheckResult:
+    """Analyze ``options.paths``. ``progress(phase, done, total)``, if given, is called as
+    the run goes (for a progress bar; see ``types.ProgressCallback``)."""
+    return _on_big_stack(_check_paths, options, progress)
 
 
 def _config(options: Options) -> Config:
@@ -178,26 +202,24 @@ def _config(options: Options) -> Config:
     return load_config(path) if path is not None else Config()
 
 
-def _reported(findings: list[Finding], config: Config, options: Options) -> list[Finding]:
-    """select / ignore (the command line wins over the file) and per-file-ignores."""
-    select = options.select if options.select is not None else config.select
-    ignore = options.ignore if options.ignore is not None else config.ignore
-    out = []
-    for f in findings:
-        if (select and f.rule_id not in select) or f.rule_id in ignore:
-            continue
-        if any(f.rule_id in ids and (fnmatch.fnmatchcase(f.sink.path, glob) or
-                                     fnmatch.fnmatchcase(f.sink.path, glob.rstrip("/") + "/*"))
-               for glob, ids in config.per_file_ignores):
-            continue
-        out.append(f)
-    return out
+def _rule_filter(config: Config, options: Options, known: set[str]) -> RuleFilter:
+    """select / ignore (the command line wins over the file) and per-file-ignores; every id
+    must name a loaded rule (or LC001)."""
+    check_rule_ids(config, known)
+    check_option_rule_ids("--select", options.select, known)
+    check_option_rule_ids("--ignore", options.ignore, known)
+    return RuleFilter(
+        select=options.select if options.select is not None else config.select,
+        ignore=options.ignore if options.ignore is not None else config.ignore,
+        per_file_ignores=config.per_file_ignores)
 
 
-def _check_paths(options: Options) -> CheckResult:
+def _check_paths(options: Options, progress: ProgressCallback | None = None) -> CheckResult:
     started = time.perf_counter()
     config = _config(options)
     rules = load_ruleset(config.rules + options.extra_rule_files)
+    known = {r.id for r in rules.rules} | {UNUSED_SUPPRESSION_ID}
+    rule_filter = _rule_filter(config, options, known)
     vocab = config.vocabulary
     if vocab:
         rules = with_vocabulary(rules, vocab.cot_fields, vocab.graders, vocab.sanitizers,
@@ -235,13 +257,19 @@ def _check_paths(options: Options) -> CheckResult:
     if report is not None:
         errors = [e for e in errors if e.path in report or (e.kind == "read" and
                   e.path in found.missing)]
-    outcome = analyzer.analyze_project(found.root, sources, report)
+    outcome = analyzer.analyze_project(found.root, sources, report, progress)
     errors.extend(outcome.errors)
+    by_file = dict(sources)
     return CheckResult(
         root=found.root.as_posix(), files=tuple(outcome.analyzed),
-        findings=_sorted(_reported(outcome.findings, config, options)),
+        findings=_sorted([f for f in outcome.findings
+                          if rule_filter.enabled(f.rule_id, f.sink.path)]),
         file_errors=tuple(sorted(errors, key=lambda e: (e.path, e.line, e.column))),
         rules=rules.rules, elapsed_seconds=time.perf_counter() - started,
+        # judged against every finding, before select/ignore (see suppress.py)
+        unused_suppressions=unused_suppressions(
+            [(rel, by_file[rel]) for rel in outcome.analyzed], outcome.findings, rule_filter,
+            known),
     )
 
 

@@ -63,26 +63,75 @@ class Config:
 
 
 def find_config(start: Path) -> Path | None:
-    """The nearest pyproject.toml at or above ``start`` that has a [tool.leakcheck] table."""
+    """The nearest pyproject.toml at or above ``start`` that has a [tool.leakcheck] table.
+
+    A pyproject.toml that is not valid TOML is skipped (it is some other tool's problem)
+    unless it mentions ``tool.leakcheck``: then it is ours, and an error names it.
+    """
     start = start.resolve()
     for directory in (start if start.is_dir() else start.parent, *start.parents):
         candidate = directory / "pyproject.toml"
         if candidate.is_file():
             try:
-                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-                continue  # not ours to judge unless it is the one we use
+                text = candidate.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            try:
+                data = tomllib.loads(text)
+            except tomllib.TOMLDecodeError:
+                if "tool.leakcheck" in text:
+                    return candidate  # load_config reports the syntax error with its line
+                continue
             if "leakcheck" in data.get("tool", {}):
                 return candidate
     return None
 
 
-def _line(lines: list[str], key: str) -> int | None:
-    pat = re.compile(r'^\s*"?' + re.escape(key) + r'"?\s*=')
-    for i, line in enumerate(lines):
-        if pat.match(line):
+_HEADER = re.compile(r"^\s*\[\[?\s*([^\[\]]+?)\s*\]\]?\s*(#.*)?$")
+
+
+def _table_name(header: str) -> str:
+    return ".".join(part.strip().strip('"').strip("'") for part in header.split("."))
+
+
+def key_line(lines: list[str], table: str, parts: tuple[str, ...]) -> int | None:
+    """The line of key ``parts`` (``("vocabulary", "graders")``) of ``table``
+    (``"tool.leakcheck"``, or ``""`` for a file's top level), for error messages.
+
+    tomllib gives no positions for valid documents, so this reads the text: a key is looked
+    for in its own table (``[tool.leakcheck.vocabulary]``) and then as a key of the parent
+    (``vocabulary = {...}``); only lines of the right table count, so ``select`` of
+    ``[tool.ruff.lint]`` is never taken for ours.
+    """
+    for depth in range(len(parts), 0, -1):
+        owner = ".".join(p for p in (table, *parts[: depth - 1]) if p)
+        key = parts[depth - 1]
+        pat = re.compile(r"^\s*[\"']?" + re.escape(key) + r"[\"']?\s*=")
+        current = ""
+        for i, line in enumerate(lines):
+            header = _HEADER.match(line)
+            if header:
+                current = _table_name(header.group(1))
+                if depth == len(parts) and current == ".".join(p for p in (table, *parts) if p):
+                    return i + 1  # `[tool.leakcheck.vocabulary]` itself
+                continue
+            if current == owner and pat.match(line):
+                return i + 1
+    for i, line in enumerate(lines):  # at least the table
+        header = _HEADER.match(line)
+        if header and table and _table_name(header.group(1)) == table:
             return i + 1
     return None
+
+
+def _table(data: dict[str, Any], path: Path) -> tuple[Any, str]:
+    """The leakcheck table of a parsed file and its dotted name: ``[tool.leakcheck]`` of a
+    pyproject.toml; in another file given to --config, ``[tool.leakcheck]`` if it has one,
+    else its top level (a ``leakcheck.toml`` holding just the keys)."""
+    tool = data.get("tool", {})
+    if path.name == "pyproject.toml" or (isinstance(tool, dict) and "leakcheck" in tool):
+        return tool.get("leakcheck", {}) if isinstance(tool, dict) else {}, "tool.leakcheck"
+    return data, ""
 
 
 def load_config(path: Path) -> Config:
@@ -96,19 +145,21 @@ def load_config(path: Path) -> Config:
         m = re.search(r"line (\d+)", str(exc))
         raise ConfigError(f"invalid TOML: {exc}", path=str(path),
                           line=int(m.group(1)) if m else None) from exc
-    table = data.get("tool", {}).get("leakcheck", {}) if path.name == "pyproject.toml" \
-        else data.get("tool", {}).get("leakcheck", data)
+    table, where = _table(data, path)
     lines = text.splitlines()
 
-    def fail(key: str, message: str, hint: str | None = None) -> ConfigError:
+    def fail(key: str, message: str, hint: str | None = None,
+             parts: tuple[str, ...] | None = None) -> ConfigError:
         return ConfigError(f"[tool.leakcheck] `{key}`: {message}", path=str(path),
-                           line=_line(lines, key.split(".")[-1]), hint=hint)
+                           line=key_line(lines, where, parts or tuple(key.split("."))),
+                           hint=hint)
 
     if not isinstance(table, dict):
         raise ConfigError("[tool.leakcheck] must be a table", path=str(path))
     for key in table:
-        if key not in KEYS:
-            raise fail(key, "unknown key", hint="expected one of: " + ", ".join(sorted(KEYS)))
+        if key not in KEYS:  # (a quoted dotted key is looked up as written)
+            raise fail(key, "unknown key", parts=(key,),
+                       hint="expected one of: " + ", ".join(sorted(KEYS)))
 
     def strings(key: str, value: Any) -> tuple[str, ...]:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -122,11 +173,12 @@ def load_config(path: Path) -> Config:
                 raise fail(key, f"bad glob {g!r}")
         return out
 
-    def rule_ids(key: str, value: Any) -> tuple[str, ...]:
+    def rule_ids(key: str, value: Any, parts: tuple[str, ...] | None = None
+                 ) -> tuple[str, ...]:
         out = strings(key, value)
         for r in out:
             if not _RULE_ID.match(r):
-                raise fail(key, f"{r!r} is not a rule id (like LC101)")
+                raise fail(key, f"{r!r} is not a rule id (like LC101)", parts=parts)
         return out
 
     kwargs: dict[str, Any] = {"path": str(path)}
@@ -143,8 +195,15 @@ def load_config(path: Path) -> Config:
         elif key == "per-file-ignores":
             if not isinstance(value, dict):
                 raise fail(key, "must be a table of glob = [rule ids]")
-            kwargs["per_file_ignores"] = tuple(
-                (globs(key, [g])[0], rule_ids(f"{key}.{g}", ids)) for g, ids in value.items())
+            pairs = []
+            for g, ids in value.items():
+                sub = f"{key}.{g}"
+                if not g.strip() or g.count("[") != g.count("]"):
+                    raise fail(sub, f"bad glob {g!r}", parts=(key, g))
+                if not isinstance(ids, list) or not all(isinstance(v, str) for v in ids):
+                    raise fail(sub, "must be a list of rule ids", parts=(key, g))
+                pairs.append((g, rule_ids(sub, ids, parts=(key, g))))
+            kwargs["per_file_ignores"] = tuple(pairs)
         elif key == "vocabulary":
             if not isinstance(value, dict):
                 raise fail(key, "must be a table")
@@ -161,3 +220,28 @@ def load_config(path: Path) -> Config:
                 vocab[_FIELD[vkey]] = entries
             kwargs["vocabulary"] = Vocabulary(**vocab)
     return Config(**kwargs)
+
+
+def check_rule_ids(config: Config, known: set[str]) -> None:
+    """Rule ids in ``select``, ``ignore`` and ``per-file-ignores`` must name loaded rules: a
+    typo would otherwise silently report nothing (or everything)."""
+    fields: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
+        ("select", config.select, ("select",)), ("ignore", config.ignore, ("ignore",))]
+    fields += [(f"per-file-ignores.{g}", ids, ("per-file-ignores", g))
+               for g, ids in config.per_file_ignores]
+    for key, ids, parts in fields:
+        unknown = [r for r in ids if r not in known]
+        if unknown and config.path is not None:
+            path = Path(config.path)
+            lines = path.read_text(encoding="utf-8").splitlines()
+            where = _table(tomllib.loads("\n".join(lines)), path)[1]
+            raise ConfigError(f"[tool.leakcheck] `{key}`: unknown rule {unknown[0]!r}",
+                              path=str(path), line=key_line(lines, where, parts),
+                              hint="known rules: " + ", ".join(sorted(known)))
+
+
+def check_option_rule_ids(option: str, ids: tuple[str, ...] | None, known: set[str]) -> None:
+    unknown = [r for r in ids or () if r not in known]
+    if unknown:
+        raise ConfigError(f"{option}: unknown rule {unknown[0]!r}",
+                          hint="known rules: " + ", ".join(sorted(known)))

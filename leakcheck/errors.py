@@ -26,3 +26,7 @@ class ConfigError(LeakcheckError):
 
 class RuleFileError(LeakcheckError):
     """A rule pack that cannot be read or does not match the pack schema."""
+
+
+class BaselineError(LeakcheckError):
+    """A ``--baseline`` file that cannot be read or is not a leakcheck baseline."""

@@ -9,6 +9,7 @@ body (an edge into a call's result records the summary root it stands for).
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -218,9 +219,15 @@ def _relabels(graph: nx.DiGraph, node: NodeId) -> bool:
     return tag.startswith(("src:name:", "src:field", "src:cut"))
 
 
+_POSITION_IN_SCOPE = re.compile(r"@\d+:\d+")
+
+
 def _fingerprint(rule_id: str, record: SinkRecord, source_label: str) -> str:
-    """Stable under edits elsewhere in the file: no line numbers, only what the leak is."""
-    text = "\0".join((rule_id, record.span.path, record.scope, record.code, source_label))
+    """Stable under edits elsewhere in the file: no line numbers, only what the leak is
+    (rule, file, enclosing function, sink text, source text). A lambda's scope name carries
+    its position (``<lambda@12:5>``); that is dropped, so lines inserted above keep it."""
+    scope = _POSITION_IN_SCOPE.sub("", record.scope)
+    text = "\0".join((rule_id, record.span.path, scope, record.code, source_label))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 

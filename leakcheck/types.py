@@ -7,7 +7,13 @@ as SARIF defines it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+# ``check_paths(options, progress=...)``: called as ``progress(phase, done, total)`` while
+# a run goes ("parse", "index", "analyze" per file; "link", "solve" once). For progress bars
+# only: it must be cheap and must not raise.
+ProgressCallback = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -61,10 +67,38 @@ class Finding:
     path: tuple[Step, ...]
     fingerprint: str
     suppression: Suppression | None = None
+    baselined: bool = False  # matched an entry of the --baseline file
 
     @property
     def suppressed(self) -> bool:
         return self.suppression is not None
+
+    @property
+    def active(self) -> bool:
+        """Counts for the exit code and is shown: neither suppressed nor baselined."""
+        return self.suppression is None and not self.baselined
+
+
+@dataclass(frozen=True, slots=True)
+class UnusedSuppression:
+    """A ``# leakcheck:`` comment that suppresses nothing (reported as rule LC001).
+
+    ``rules`` are the rule ids of the comment that matched no finding on its line(s);
+    empty for a bare ``# leakcheck: ignore`` that matched nothing, or a malformed comment.
+    """
+
+    span: Span  # the comment
+    rules: tuple[str, ...]
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineUse:
+    """The ``--baseline`` file a run was compared with."""
+
+    path: str
+    entries: int  # entries in the file
+    unmatched: int  # entries for analyzed files that matched no finding (fixed or changed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +122,12 @@ class CheckResult:
     file_errors: tuple[FileError, ...]
     rules: tuple[RuleInfo, ...] = field(default=())
     elapsed_seconds: float = 0.0
+    unused_suppressions: tuple[UnusedSuppression, ...] = ()
+    baseline: BaselineUse | None = None
 
     @property
     def active_findings(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if not f.suppressed)
+        return tuple(f for f in self.findings if f.active)
 
 
 @dataclass(frozen=True, slots=True)

@@ -198,6 +198,7 @@ def test_unwritable_output_file_is_exit_2(stub_engine, tmp_path):
 
 def test_color_flags(stub_engine, monkeypatch):
     monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
     stub_engine.result = rf.result(stub_engine.result.root, findings=(rf.finding(),))
     assert "\x1b[" in invoke("--color").stdout
     assert "\x1b[" not in invoke("--no-color").stdout
@@ -208,6 +209,7 @@ def test_no_color_env_turns_automatic_color_off(monkeypatch):
     from leakcheck.cli import use_color
 
     monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
     assert use_color(None, None, tty=True) is True
     assert use_color(None, None, tty=False) is False
     monkeypatch.setenv("NO_COLOR", "1")
@@ -293,3 +295,31 @@ def test_machine_output_is_byte_identical_across_processes(fmt):
         assert proc.returncode == 1, proc.stderr
         outputs.append(proc.stdout)
     assert outputs[0] == outputs[1]
+
+
+def test_force_color_env_turns_automatic_color_on(monkeypatch):
+    from leakcheck.cli import use_color
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert use_color(None, None, tty=False) is True
+    assert use_color(False, None, tty=False) is False  # --no-color wins
+    assert use_color(None, "report.txt", tty=False) is False  # files only with --color
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert use_color(None, None, tty=True) is False  # NO_COLOR wins over FORCE_COLOR
+    monkeypatch.delenv("NO_COLOR")
+    for off in ("", "0", "false"):
+        monkeypatch.setenv("FORCE_COLOR", off)
+        assert use_color(None, None, tty=False) is False
+
+
+def test_exit_1_for_an_unused_suppression_alone(stub_engine):
+    import dataclasses
+
+    from leakcheck.types import Span, UnusedSuppression
+
+    unused = UnusedSuppression(Span("pkg/reward.py", 4, 40, 4, 60), (), "unused suppression")
+    stub_engine.result = dataclasses.replace(stub_engine.result, unused_suppressions=(unused,))
+    res = invoke()
+    assert res.exit_code == 1 and "LC001" in res.stdout
+    assert invoke("--exit-zero").exit_code == 0

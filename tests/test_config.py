@@ -4,6 +4,7 @@ vocabulary extends the packs."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,101 @@ def test_user_grader_by_qualified_name_registers_the_def(tmp_path: Path) -> None
                     files)
     assert _found(root) == {("pkg/run.py", 4, "LC101"), ("pkg/scoring.py", 2, "LC101")}
     assert _found(root, use_config=False) == set()
+
+
+# --- issue 5: where errors point, rule ids, discovery ---------------------------------
+
+
+def test_error_line_is_found_in_the_leakcheck_table_not_another_tools(tmp_path: Path) -> None:
+    table = ('[tool.ruff.lint]\nselect = ["E", "F"]\n\n'  # lines 4-5: not ours
+             '[tool.leakcheck]\nselect = "LC101"\n')  # line 8
+    root = _project(tmp_path, table)
+    with pytest.raises(ConfigError) as info:
+        check_paths(Options(paths=(str(root),)))
+    assert info.value.line == 8
+
+
+def test_per_file_ignores_error_points_at_its_glob(tmp_path: Path) -> None:
+    table = ('[tool.leakcheck.per-file-ignores]\n"tests/*.py" = ["LC102"]\n'
+             '"gen/[x.py" = ["LC102"]\n')  # line 6
+    root = _project(tmp_path, table)
+    with pytest.raises(ConfigError) as info:
+        check_paths(Options(paths=(str(root),)))
+    assert "gen/[x.py" in str(info.value) and info.value.line == 6
+
+
+@pytest.mark.parametrize(("table", "key", "line"), [
+    ('[tool.leakcheck]\nselect = ["LC101", "LC103"]\n', "select", 5),
+    ('[tool.leakcheck]\nignore = ["LC9"]\n', "ignore", 5),
+    ('[tool.leakcheck.per-file-ignores]\n"t/*" = ["LC109"]\n', "per-file-ignores.t/*", 5),
+])
+def test_unknown_rule_ids_are_errors(tmp_path: Path, table: str, key: str, line: int) -> None:
+    root = _project(tmp_path, table)
+    result = CliRunner().invoke(main, [str(root)])
+    assert result.exit_code == 2
+    assert f"pyproject.toml:{line}:" in result.output and f"`{key}`" in result.output
+    assert "known rules: LC001, LC101, LC102" in result.output
+
+
+def test_unknown_rule_id_on_the_command_line_is_exit_2(tmp_path: Path) -> None:
+    root = _project(tmp_path, "")
+    result = CliRunner().invoke(main, [str(root), "--select", "LC101,LC999"])
+    assert result.exit_code == 2 and "--select: unknown rule 'LC999'" in result.output
+
+
+def test_rule_ids_from_an_extra_pack_are_known(tmp_path: Path) -> None:
+    pack = tmp_path / "mine.toml"
+    pack.write_text('[[rule]]\nid = "LC900"\nname = "mine"\nkind = "mine"\nlevel = "note"\n'
+                    'short = "Mine"\nmessage = "m {source} {sink}"\n[rule.doc]\nwhat = "W"\n'
+                    'why = "Y"\nexample = "x = 1"\nfix = "x = 2"\n')
+    root = _project(tmp_path / "p", '[tool.leakcheck]\nignore = ["LC900"]\n'
+                    f'rules = ["{pack.as_posix()}"]\n')
+    assert _found(root)  # no error: LC900 comes from the pack
+
+
+def test_nearest_table_above_the_analyzed_path(tmp_path: Path) -> None:
+    # the analyzed directory's own pyproject.toml has no [tool.leakcheck]: the one above it
+    # applies (as ruff's [tool.ruff] lookup does)
+    _project(tmp_path, '[tool.leakcheck]\nselect = ["LC101"]\n', {})
+    inner = tmp_path / "sub"
+    inner.mkdir()
+    (inner / "pyproject.toml").write_text("[project]\nname = 'sub'\n")
+    (inner / "m.py").write_text(LEAKS)
+    assert {rule for *_, rule in _found(inner)} == {"LC101"}
+    assert {rule for *_, rule in _found(inner / "m.py")} == {"LC101"}
+
+
+def test_invalid_toml_that_is_ours_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n[tool.leakcheck]\n'
+                                             'select = ["LC101"\n')
+    (tmp_path / "m.py").write_text(LEAKS)
+    result = CliRunner().invoke(main, [str(tmp_path)])
+    assert result.exit_code == 2
+    assert "pyproject.toml:" in result.output and "invalid TOML" in result.output
+
+
+def test_invalid_toml_of_another_tool_is_skipped(tmp_path: Path) -> None:
+    _project(tmp_path, '[tool.leakcheck]\nselect = ["LC101"]\n', {})
+    inner = tmp_path / "sub"
+    inner.mkdir()
+    (inner / "pyproject.toml").write_text("[tool.black\nline-length = 1\n")
+    (inner / "m.py").write_text(LEAKS)
+    assert {rule for *_, rule in _found(inner)} == {"LC101"}
+
+
+def test_standalone_config_file_holds_the_keys_at_top_level(tmp_path: Path) -> None:
+    root = _project(tmp_path, "")
+    cfg = tmp_path / "leakcheck.toml"
+    cfg.write_text('ignore = ["LC101"]\nselct = 1\n')
+    result = CliRunner().invoke(main, [str(root), "--config", str(cfg)])
+    assert result.exit_code == 2 and "leakcheck.toml:2:" in result.output
+    cfg.write_text('ignore = ["LC101"]\n')
+    assert {rule for *_, rule in _found(root, config=str(cfg))} == {"LC102"}
+
+
+def test_isolated_ignores_the_configuration(tmp_path: Path) -> None:
+    root = _project(tmp_path, '[tool.leakcheck]\nselect = ["LC101"]\n')
+    result = CliRunner().invoke(main, [str(root), "--isolated", "--format", "json"])
+    assert {f["rule_id"] for f in json.loads(result.output)["findings"]} == {"LC101", "LC102"}
+    assert CliRunner().invoke(main, [str(root), "--isolated", "--config",
+                                     str(root / "pyproject.toml")]).exit_code == 2

@@ -26,6 +26,7 @@ def test_top_level_shape_and_version():
     doc = json.loads(render(full_result()))
     assert set(doc) == {
         "version", "tool", "root", "files_analyzed", "findings", "file_errors", "summary",
+        "unused_suppressions", "baseline",
     }
     assert doc["version"] == 1
     assert doc["tool"] == {"name": "leakcheck", "version": __version__}
@@ -97,8 +98,10 @@ def test_summary_counts_active_and_suppressed_by_rule():
     assert doc["summary"] == {
         "active": 1,
         "suppressed": 1,
-        "by_rule": {"LC101": {"active": 1, "suppressed": 0},
-                    "LC102": {"active": 0, "suppressed": 1}},
+        "baselined": 0,
+        "unused_suppressions": 0,
+        "by_rule": {"LC101": {"active": 1, "suppressed": 0, "baselined": 0},
+                    "LC102": {"active": 0, "suppressed": 1, "baselined": 0}},
         "file_errors": 1,
     }
 
@@ -107,7 +110,9 @@ def test_empty_run():
     doc = json.loads(render(rf.result(files=())))
     assert doc["findings"] == [] and doc["file_errors"] == []
     assert doc["files_analyzed"] == 0
-    assert doc["summary"] == {"active": 0, "suppressed": 0, "by_rule": {}, "file_errors": 0}
+    assert doc["summary"] == {"active": 0, "suppressed": 0, "baselined": 0,
+                              "unused_suppressions": 0, "by_rule": {}, "file_errors": 0}
+    assert doc["unused_suppressions"] == [] and doc["baseline"] is None
 
 
 def test_findings_keep_the_result_order():

@@ -89,13 +89,13 @@ def test_file_error_without_position_points_at_the_file_start(project):
 def test_summary_is_the_last_line_with_counts(full):
     last = render(full).rstrip("\n").splitlines()[-1]
     assert last == (
-        "1 finding (LC101: 1), 1 suppressed (LC102: 1), 2 files analyzed, 1 file error."
+        "1 finding (LC101: 1), 1 suppressed (LC102: 1), 2 files analyzed in 0.12s, 1 file error."
     )
 
 
 def test_summary_of_a_clean_run(project):
     out = render(rf.result(project, files=("pkg/reward.py",)))
-    assert out == "0 findings, 0 suppressed, 1 file analyzed, 0 file errors.\n"
+    assert out == "0 findings, 0 suppressed, 1 file analyzed in 0.12s, 0 file errors.\n"
 
 
 def test_summary_counts_by_rule_in_rule_order(project):

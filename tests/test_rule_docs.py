@@ -32,8 +32,8 @@ def test_list_rules_names_every_rule() -> None:
     result = CliRunner().invoke(main, ["--list-rules"])
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    assert [line.split()[0] for line in lines] == ["LC101", "LC102"]
-    assert "cot-reaches-grader" in lines[0] and "error" in lines[0]
+    assert [line.split()[0] for line in lines] == ["LC001", "LC101", "LC102"]
+    assert "cot-reaches-grader" in lines[1] and "error" in lines[1]
 
 
 def test_explain_prints_the_four_sections_in_order() -> None:

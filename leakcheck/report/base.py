@@ -8,8 +8,10 @@ choices) costs nothing and a reporter's dependencies (rich) load only when it is
 from __future__ import annotations
 
 import importlib
+import os
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from leakcheck.types import CheckResult
@@ -17,6 +19,20 @@ from leakcheck.types import CheckResult
 TOOL_NAME = "leakcheck"
 # Where SARIF viewers send people who click the tool name; one place to change it.
 INFORMATION_URI = "https://github.com/leakcheck/leakcheck"
+
+
+@dataclass(frozen=True, slots=True)
+class ReportOptions:
+    """How much a human-facing format shows (the machine formats ignore these)."""
+
+    quiet: bool = False  # one line per diagnostic, no code frames, paths or summary
+    statistics: bool = False  # counts per rule instead of each finding
+    verbose: bool = False  # file-error details; suppressed and baselined findings listed
+
+
+class ReporterBase:
+    def __init__(self, options: ReportOptions | None = None) -> None:
+        self.options = options or ReportOptions()
 
 
 class Reporter(Protocol):
@@ -33,6 +49,8 @@ _REPORTERS: dict[str, str] = {
     "text": "leakcheck.report.text:TextReporter",
     "json": "leakcheck.report.json:JsonReporter",
     "sarif": "leakcheck.report.sarif:SarifReporter",
+    "github": "leakcheck.report.github:GithubReporter",
+    "markdown": "leakcheck.report.markdown:MarkdownReporter",
 }
 
 
@@ -41,7 +59,7 @@ def format_names() -> tuple[str, ...]:
     return tuple(_REPORTERS)
 
 
-def get_reporter(name: str) -> Reporter:
+def get_reporter(name: str, options: ReportOptions | None = None) -> Reporter:
     try:
         target = _REPORTERS[name]
     except KeyError:
@@ -49,7 +67,7 @@ def get_reporter(name: str) -> Reporter:
         raise ValueError(f"unknown output format {name!r} (known: {known})") from None
     module_name, _, class_name = target.partition(":")
     reporter_class = getattr(importlib.import_module(module_name), class_name)
-    reporter: Reporter = reporter_class()
+    reporter: Reporter = reporter_class(options)
     return reporter
 
 
@@ -68,6 +86,11 @@ class Summary:
     suppressed_by_rule: tuple[tuple[str, int], ...]
     files_analyzed: int
     file_errors: int
+    baselined_by_rule: tuple[tuple[str, int], ...] = ()
+    unused_suppressions: int = 0
+    baseline_used: bool = False
+    baseline_unmatched: int = 0
+    elapsed_seconds: float = 0.0
 
     @property
     def active(self) -> int:
@@ -77,16 +100,49 @@ class Summary:
     def suppressed(self) -> int:
         return sum(n for _, n in self.suppressed_by_rule)
 
+    @property
+    def baselined(self) -> int:
+        return sum(n for _, n in self.baselined_by_rule)
+
+    @property
+    def failing(self) -> bool:
+        """What makes the exit code 1 (unless --exit-zero)."""
+        return bool(self.active or self.unused_suppressions or self.file_errors)
+
 
 def summarize(result: CheckResult) -> Summary:
-    active = Counter(f.rule_id for f in result.findings if not f.suppressed)
+    active = Counter(f.rule_id for f in result.findings if f.active)
     suppressed = Counter(f.rule_id for f in result.findings if f.suppressed)
+    baselined = Counter(f.rule_id for f in result.findings if f.baselined and not f.suppressed)
     return Summary(
         active_by_rule=tuple(sorted(active.items())),
         suppressed_by_rule=tuple(sorted(suppressed.items())),
         files_analyzed=len(result.files),
         file_errors=len(result.file_errors),
+        baselined_by_rule=tuple(sorted(baselined.items())),
+        unused_suppressions=len(result.unused_suppressions),
+        baseline_used=result.baseline is not None,
+        baseline_unmatched=result.baseline.unmatched if result.baseline else 0,
+        elapsed_seconds=result.elapsed_seconds,
     )
+
+
+def display_path(root: str, path: str, cwd: str | None = None) -> str:
+    """A root-relative ``path`` as a person at ``cwd`` (default: the current directory) can
+    open it: relative to ``cwd`` when the project is at or below it, or ``cwd`` is inside the
+    project (``../lib/m.py``); else relative to the project root, as the machine formats
+    write it. GitHub resolves annotation paths against the workspace, the usual ``cwd``."""
+    if os.path.isabs(path):
+        return path
+    here = Path(cwd if cwd is not None else os.getcwd())
+    base = Path(root)
+    full = base / path
+    try:
+        if base == here or base.is_relative_to(here) or here.is_relative_to(base):
+            return Path(os.path.relpath(full, here)).as_posix()
+    except ValueError:  # another drive
+        pass
+    return path
 
 
 def plural(n: int, word: str, plural_word: str | None = None) -> str:

@@ -16,15 +16,26 @@ Objects are built in a fixed key order (readable, and deterministic without sort
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
 from leakcheck import rule_docs
-from leakcheck.report.base import INFORMATION_URI, TOOL_NAME, tool_version
-from leakcheck.types import CheckResult, FileError, Finding, RuleInfo, Span, Step
+from leakcheck.report.base import INFORMATION_URI, TOOL_NAME, ReporterBase, tool_version
+from leakcheck.suppress import UNUSED_SUPPRESSION_ID, UNUSED_SUPPRESSION_RULE
+from leakcheck.types import (
+    CheckResult,
+    FileError,
+    Finding,
+    RuleInfo,
+    Span,
+    Step,
+    UnusedSuppression,
+)
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -145,6 +156,8 @@ def _placeholder_descriptor(finding: Finding) -> dict[str, Any]:
 
 def _rules(result: CheckResult) -> list[dict[str, Any]]:
     by_id: dict[str, dict[str, Any]] = {r.id: _descriptor(r) for r in result.rules}
+    if result.unused_suppressions:
+        by_id[UNUSED_SUPPRESSION_ID] = _descriptor(UNUSED_SUPPRESSION_RULE)
     for finding in result.findings:
         by_id.setdefault(finding.rule_id, _placeholder_descriptor(finding))
     return [by_id[rule_id] for rule_id in sorted(by_id)]
@@ -177,7 +190,8 @@ def _steps(finding: Finding, max_steps: int) -> tuple[list[dict[str, Any]], bool
     return [_thread_flow_location(step, order) for order, step in numbered], truncated
 
 
-def _result(finding: Finding, rule_index: int, max_steps: int) -> tuple[dict[str, Any], bool]:
+def _result(finding: Finding, rule_index: int, max_steps: int,
+            baseline_used: bool = False) -> tuple[dict[str, Any], bool]:
     locations, truncated = _steps(finding, max_steps)
     result: dict[str, Any] = {
         "ruleId": finding.rule_id,
@@ -204,18 +218,46 @@ def _result(finding: Finding, rule_index: int, max_steps: int) -> tuple[dict[str
             suppression["justification"] = finding.suppression.reason
         suppression["location"] = {"physicalLocation": _physical(finding.suppression.span)}
         result["suppressions"] = [suppression]
+    elif finding.baselined:
+        # Known debt recorded in the baseline file: viewers show it as suppressed, not open.
+        result["suppressions"] = [{"kind": "external",
+                                   "justification": "recorded in the leakcheck baseline"}]
+    if baseline_used:
+        result["baselineState"] = "unchanged" if finding.baselined else "new"
     return result, truncated
 
 
+def _unused_result(unused: UnusedSuppression, rule_index: int, occurrence: int,
+                   baseline_used: bool) -> dict[str, Any]:
+    # No line numbers in the fingerprint, as for findings: the file, the comment's rules and
+    # what is wrong with it, and its occurrence among identical ones.
+    key = "\0".join((UNUSED_SUPPRESSION_ID, unused.span.path, ",".join(unused.rules),
+                     unused.message))
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    result: dict[str, Any] = {
+        "ruleId": UNUSED_SUPPRESSION_ID,
+        "ruleIndex": rule_index,
+        "level": UNUSED_SUPPRESSION_RULE.level,
+        "message": _message(unused.message),
+        "locations": [{"physicalLocation": _physical(unused.span),
+                       "message": _message("suppresses nothing")}],
+        "partialFingerprints": {FINGERPRINT_KEY: f"{digest}:{occurrence}"},
+    }
+    if baseline_used:
+        result["baselineState"] = "new"
+    return result
+
+
 def _keep(findings: Sequence[Finding], limit: int) -> Sequence[Finding]:
-    """At most ``limit`` findings: active before suppressed, errors before warnings, in the
+    """At most ``limit`` findings: active before suppressed or baselined, errors before
+    warnings, in the
     result's own order otherwise (that order is already deterministic)."""
     if len(findings) <= limit:
         return findings
     rank = {"error": 0, "warning": 1, "note": 2}
     chosen = sorted(
         range(len(findings)),
-        key=lambda i: (findings[i].suppressed, rank.get(findings[i].level, 3), i),
+        key=lambda i: (not findings[i].active, rank.get(findings[i].level, 3), i),
     )[:limit]
     return [findings[i] for i in sorted(chosen)]
 
@@ -275,15 +317,23 @@ def build_log(
     kept = _keep(result.findings, max_results)
     results: list[dict[str, Any]] = []
     cut_flows = 0
+    baseline_used = result.baseline is not None
     for finding in kept:
         sarif_result, truncated = _result(
-            finding, index[finding.rule_id], max_thread_flow_locations
+            finding, index[finding.rule_id], max_thread_flow_locations, baseline_used
         )
         results.append(sarif_result)
         cut_flows += truncated
+    seen: Counter[tuple[str, tuple[str, ...], str]] = Counter()
+    for unused in result.unused_suppressions[: max(0, max_results - len(results))]:
+        key = (unused.span.path, unused.rules, unused.message)
+        results.append(_unused_result(unused, index[UNUSED_SUPPRESSION_ID], seen[key],
+                                      baseline_used))
+        seen[key] += 1
     notifications = [_file_error_notification(e) for e in result.file_errors]
     notifications += _truncation_notifications(
-        len(result.findings), max_results, cut_flows, max_thread_flow_locations
+        len(result.findings) + len(result.unused_suppressions), max_results, cut_flows,
+        max_thread_flow_locations,
     )
     version = tool_version()
     run: dict[str, Any] = {
@@ -307,6 +357,6 @@ def build_log(
     return {"$schema": SARIF_SCHEMA_URI, "version": SARIF_VERSION, "runs": [run]}
 
 
-class SarifReporter:
+class SarifReporter(ReporterBase):
     def render(self, result: CheckResult, *, color: bool = False) -> str:
         return json.dumps(build_log(result), indent=2, ensure_ascii=False) + "\n"

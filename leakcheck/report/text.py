@@ -1,10 +1,14 @@
 """``--format text``: ruff/rustc-style diagnostics for people at a terminal.
 
 Per active finding: ``path:line:col: RULE message``, a code frame of the sink line(s) read
-from disk under ``result.root``, then the numbered path from source to sink. File errors
-follow as ``path:line:col: error: message``, then one summary line. Suppressed findings are
-counted, not shown (they are acknowledged; JSON and SARIF list them).
+from disk under ``result.root``, then the numbered path from source to sink. Comments that
+suppress nothing (LC001) follow the same shape, in file order with the findings. File errors
+follow as ``path:line:col: error: message``, then one summary line. Suppressed and baselined
+findings are counted, not shown (they are acknowledged; ``-v`` lists them, JSON and SARIF
+carry them). ``--quiet`` keeps only the first line of each diagnostic; ``--statistics``
+replaces the diagnostics with counts per rule.
 
+Paths are shown as the user can open them from the current directory (``display_path``).
 Colors come only from the caller's ``color`` flag; the console ignores the environment
 (TERM, NO_COLOR, COLUMNS), so the same result renders the same bytes everywhere.
 """
@@ -12,17 +16,26 @@ Colors come only from the caller's ``color`` flag; the console ignores the envir
 from __future__ import annotations
 
 import io
+from collections import Counter
 from pathlib import Path
 
 from rich.console import Console
 from rich.text import Text
 
-from leakcheck.report.base import Summary, plural, summarize
-from leakcheck.types import CheckResult, FileError, Finding, Span
+from leakcheck.report.base import (
+    ReporterBase,
+    Summary,
+    display_path,
+    plural,
+    summarize,
+)
+from leakcheck.suppress import UNUSED_SUPPRESSION_ID, UNUSED_SUPPRESSION_RULE
+from leakcheck.types import CheckResult, FileError, Finding, Span, UnusedSuppression
 
 _LEVEL_STYLE = {"error": "bold red", "warning": "bold yellow", "note": "bold cyan"}
 _GUTTER = "bold blue"
 _LOCATION = "bold"
+_DIM = "dim"
 _TAB = 4
 _MAX_FRAME_LINES = 6  # a longer sink shows its first and last lines around an ellipsis
 
@@ -45,12 +58,8 @@ class _Sources:
         return self._cache[path]
 
 
-def _location(span: Span) -> str:
-    return f"{span.path}:{span.start_line}:{span.start_column}"
-
-
 def _frame_rows(span: Span, lines: list[str]) -> list[tuple[int, str, int, int]]:
-    """(line number, displayed text, underline start, underline end) for the sink lines.
+    """(line number, displayed text, underline start, underline end) for the span's lines.
 
     Offsets are in displayed (tab-expanded) characters, 0-based, end exclusive.
     """
@@ -73,14 +82,13 @@ def _frame_rows(span: Span, lines: list[str]) -> list[tuple[int, str, int, int]]
     return rows
 
 
-def _frame(finding: Finding, sources: _Sources) -> list[Text]:
-    lines = sources.lines(finding.sink.path)
-    span = finding.sink
+def _frame(span: Span, sources: _Sources, level: str, label: str) -> list[Text]:
+    lines = sources.lines(span.path)
     if not lines or not 1 <= span.start_line <= len(lines):
         return []
     rows = _frame_rows(span, lines)
     width = len(str(max(number for number, *_ in rows)))
-    style = _LEVEL_STYLE.get(finding.level, "bold")
+    style = _LEVEL_STYLE.get(level, "bold")
     blank = " " * width
     out = [Text(f"{blank} |", style=_GUTTER)]
     for i, (number, shown, start, end) in enumerate(rows):
@@ -89,54 +97,134 @@ def _frame(finding: Finding, sources: _Sources) -> list[Text]:
             continue
         out.append(Text.assemble((f"{number:>{width}} | ", _GUTTER), shown))
         marker = Text.assemble((f"{blank} | ", _GUTTER), " " * start, ("^" * (end - start), style))
-        if i == len(rows) - 1 and finding.sink_description:
-            marker.append(" " + finding.sink_description, style=style)
+        if i == len(rows) - 1 and label:
+            marker.append(" " + label, style=style)
         out.append(marker)
     out.append(Text(f"{blank} |", style=_GUTTER))
     return out
 
 
-def _finding(finding: Finding, sources: _Sources) -> list[Text]:
-    style = _LEVEL_STYLE.get(finding.level, "bold")
-    head = Text.assemble(
-        (_location(finding.sink) + ":", _LOCATION), " ", (finding.rule_id, style), " ",
-        finding.message,
-    )
-    out = [head, *_frame(finding, sources)]
-    if finding.path:
-        out.append(Text("  path:", style="bold"))
-        for n, step in enumerate(finding.path, start=1):
-            out.append(Text.assemble(f"    {n}. ", (_location(step.span), _LOCATION), " ",
-                                     step.message))
-    return out
+class _Writer:
+    """Renders the parts of one result; paths are shown relative to the current directory."""
 
+    def __init__(self, result: CheckResult) -> None:
+        self.root = result.root
+        self.sources = _Sources(result.root)
 
-def _file_error(error: FileError) -> Text:
-    where = f"{error.path}:{max(1, error.line)}:{max(1, error.column)}:"
-    return Text.assemble((where, _LOCATION), " ", ("error:", "bold red"), " ", error.message)
+    def where(self, span: Span) -> str:
+        return f"{display_path(self.root, span.path)}:{span.start_line}:{span.start_column}"
+
+    def head(self, span: Span, rule_id: str, level: str, message: str) -> Text:
+        style = _LEVEL_STYLE.get(level, "bold")
+        return Text.assemble((self.where(span) + ":", _LOCATION), " ", (rule_id, style), " ",
+                             message)
+
+    def finding(self, finding: Finding, *, brief: bool) -> list[Text]:
+        out = [self.head(finding.sink, finding.rule_id, finding.level, finding.message)]
+        if brief:
+            return out
+        out += _frame(finding.sink, self.sources, finding.level, finding.sink_description)
+        if finding.path:
+            out.append(Text("  path:", style="bold"))
+            width = len(str(len(finding.path)))  # numbers right-aligned: 9. and 10. line up
+            for n, step in enumerate(finding.path, start=1):
+                out.append(Text.assemble(f"    {n:>{width}}. ", (self.where(step.span), _LOCATION),
+                                         " ", step.message))
+        return out
+
+    def unused(self, unused: UnusedSuppression, *, brief: bool) -> list[Text]:
+        level = UNUSED_SUPPRESSION_RULE.level
+        out = [self.head(unused.span, UNUSED_SUPPRESSION_ID, level, unused.message)]
+        if not brief:
+            out += _frame(unused.span, self.sources, level, "suppresses nothing")
+        return out
+
+    def file_error(self, error: FileError, *, verbose: bool) -> list[Text]:
+        line, column = max(1, error.line), max(1, error.column)
+        where = f"{display_path(self.root, error.path)}:{line}:{column}:"
+        label = f"error[{error.kind}]:" if verbose else "error:"
+        out = [Text.assemble((where, _LOCATION), " ", (label, "bold red"), " ", error.message)]
+        if verbose and error.kind in ("syntax", "encoding", "internal") and error.line >= 1:
+            span = Span(error.path, line, column, line, column + 1)
+            out += _frame(span, self.sources, "error", "")
+        return out
+
+    def acknowledged(self, finding: Finding) -> Text:
+        """One line for a suppressed or baselined finding (``-v``)."""
+        text = Text.assemble("  ", (self.where(finding.sink) + ":", _LOCATION), " ",
+                             finding.rule_id, " ", finding.message)
+        if finding.suppression is not None and finding.suppression.reason:
+            text.append(" -- " + finding.suppression.reason, style=_DIM)
+        return text
 
 
 def _counts(pairs: tuple[tuple[str, int], ...]) -> str:
     return ", ".join(f"{rule_id}: {n}" for rule_id, n in pairs)
 
 
+def duration(seconds: float) -> str:
+    if seconds < 10:
+        return f"{seconds:.2f}s"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}m {rest:02d}s"
+
+
 def summary_line(summary: Summary) -> str:
-    """``2 findings (LC101: 1, LC102: 1), 1 suppressed, 4 files analyzed, 1 file error.``"""
+    """``2 findings (LC101: 1, LC102: 1), 1 suppressed, 4 files analyzed in 0.31s, 1 file
+    error.`` (baselined findings and unused suppressions are counted when there are any)."""
     parts = [plural(summary.active, "finding")]
     if summary.active_by_rule:
         parts[0] += f" ({_counts(summary.active_by_rule)})"
     suppressed = f"{summary.suppressed} suppressed"
     if summary.suppressed_by_rule:
         suppressed += f" ({_counts(summary.suppressed_by_rule)})"
+    parts.append(suppressed)
+    if summary.baseline_used:
+        parts.append(f"{summary.baselined} baselined")
+    if summary.unused_suppressions:
+        parts.append(plural(summary.unused_suppressions, "unused suppression"))
     parts += [
-        suppressed,
-        plural(summary.files_analyzed, "file") + " analyzed",
+        plural(summary.files_analyzed, "file") + " analyzed in "
+        + duration(summary.elapsed_seconds),
         plural(summary.file_errors, "file error"),
     ]
     return ", ".join(parts) + "."
 
 
-class TextReporter:
+def statistics_rows(result: CheckResult) -> list[tuple[str, str, int, int, int]]:
+    """(rule id, name, active, suppressed, baselined) for every rule with a count."""
+    names = {r.id: r.name for r in result.rules}
+    names[UNUSED_SUPPRESSION_ID] = UNUSED_SUPPRESSION_RULE.name
+    active: Counter[str] = Counter()
+    suppressed: Counter[str] = Counter()
+    baselined: Counter[str] = Counter()
+    for f in result.findings:
+        names.setdefault(f.rule_id, f.rule_name)
+        bucket = suppressed if f.suppressed else baselined if f.baselined else active
+        bucket[f.rule_id] += 1
+    active[UNUSED_SUPPRESSION_ID] += len(result.unused_suppressions)
+    ids = sorted(rule for rule in names if active[rule] or suppressed[rule] or baselined[rule])
+    return [(rule, names[rule], active[rule], suppressed[rule], baselined[rule]) for rule in ids]
+
+
+def _statistics(result: CheckResult) -> list[Text]:
+    rows = statistics_rows(result)
+    if not rows:
+        return []
+    head = ("rule", "name", "findings", "suppressed", "baselined")
+    table = [head, *((r, n, str(a), str(s), str(b)) for r, n, a, s, b in rows)]
+    widths = [max(len(row[i]) for row in table) for i in range(len(head))]
+    out = []
+    for i, row in enumerate(table):
+        cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1]),
+                 *(cell.rjust(w) for cell, w in zip(row[2:], widths[2:], strict=True))]
+        out.append(Text("  ".join(cells).rstrip(), style="bold" if i == 0 else ""))
+    return out
+
+
+class TextReporter(ReporterBase):
     def render(self, result: CheckResult, *, color: bool) -> str:
         buffer = io.StringIO()
         console = Console(
@@ -154,16 +242,58 @@ class TextReporter:
             legacy_windows=False,
             _environ={},
         )
-        sources = _Sources(result.root)
-        for finding in result.active_findings:
-            for line in _finding(finding, sources):
+        opts = self.options
+        writer = _Writer(result)
+        blocks = self._diagnostics(result, writer)
+        for block in blocks:
+            for line in block:
                 console.print(line)
-            console.print()
+            if not opts.quiet:
+                console.print()
         for error in result.file_errors:
-            console.print(_file_error(error))
+            for line in writer.file_error(error, verbose=opts.verbose):
+                console.print(line)
+        if opts.quiet:
+            return buffer.getvalue()
         if result.file_errors:
+            if not opts.verbose:
+                console.print(Text("(-v shows the error kind and the offending line)",
+                                   style=_DIM))
             console.print()
+        if opts.verbose:
+            self._acknowledged(result, writer, console)
         summary = summarize(result)
-        style = "bold red" if summary.active or summary.file_errors else "bold green"
+        if summary.baseline_unmatched:
+            console.print(Text(
+                f"{plural(summary.baseline_unmatched, 'baseline entry', 'baseline entries')} "
+                "matched no finding (fixed or changed); --write-baseline FILE refreshes it.",
+                style=_DIM))
+        style = "bold red" if summary.failing else "bold green"
         console.print(Text(summary_line(summary), style=style))
         return buffer.getvalue()
+
+    def _diagnostics(self, result: CheckResult, writer: _Writer) -> list[list[Text]]:
+        opts = self.options
+        if opts.statistics:
+            table = _statistics(result)
+            return [table] if table else []
+        # findings in the result's order (already sorted), then the stale comments
+        blocks = [writer.finding(f, brief=opts.quiet) for f in result.active_findings]
+        blocks += [writer.unused(u, brief=opts.quiet) for u in result.unused_suppressions]
+        return blocks
+
+    @staticmethod
+    def _acknowledged(result: CheckResult, writer: _Writer, console: Console) -> None:
+        suppressed = [f for f in result.findings if f.suppressed]
+        baselined = [f for f in result.findings if f.baselined and not f.suppressed]
+        if suppressed:
+            console.print(Text("suppressed:", style="bold"))
+            for f in suppressed:
+                console.print(writer.acknowledged(f))
+            console.print()
+        if baselined:
+            where = f" (in {result.baseline.path})" if result.baseline else ""
+            console.print(Text(f"baselined{where}:", style="bold"))
+            for f in baselined:
+                console.print(writer.acknowledged(f))
+            console.print()
