@@ -60,6 +60,9 @@ class Options:
     use_config: bool = True  # False: ignore [tool.leakcheck] altogether
     select: tuple[str, ...] | None = None  # overrides the configuration's
     ignore: tuple[str, ...] | None = None
+    # False: only the extra packs (`--rules`, config `rules`) replace the shipped ones;
+    # None: the configuration's `builtin-rules` decides (default true)
+    builtin_rules: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +220,9 @@ def _rule_filter(config: Config, options: Options, known: set[str]) -> RuleFilte
 def _check_paths(options: Options, progress: ProgressCallback | None = None) -> CheckResult:
     started = time.perf_counter()
     config = _config(options)
-    rules = load_ruleset(config.rules + options.extra_rule_files)
+    builtin = options.builtin_rules if options.builtin_rules is not None else \
+        config.builtin_rules
+    rules = load_ruleset(config.rules + options.extra_rule_files, builtin=builtin)
     known = {r.id for r in rules.rules} | {UNUSED_SUPPRESSION_ID}
     rule_filter = _rule_filter(config, options, known)
     vocab = config.vocabulary

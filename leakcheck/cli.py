@@ -79,12 +79,12 @@ def _ids(text: str | None) -> tuple[str, ...] | None:
     return tuple(part.strip().upper() for part in text.split(",") if part.strip())
 
 
-def _test_rules(rule_paths: tuple[str, ...]) -> int:
+def _test_rules(rule_paths: tuple[str, ...], builtin: bool) -> int:
     from leakcheck.pack_examples import report, run_examples
     from leakcheck.ruleset import load_ruleset
 
     try:
-        rules = load_ruleset(rule_paths)
+        rules = load_ruleset(rule_paths, builtin=builtin)
     except LeakcheckError as error:
         _fail(f"error: {error}")
         return EXIT_ERROR
@@ -94,14 +94,14 @@ def _test_rules(rule_paths: tuple[str, ...]) -> int:
 
 
 def _describe_rules(rule_paths: tuple[str, ...], list_rules: bool,
-                    explain_id: str | None) -> int:
+                    explain_id: str | None, builtin: bool) -> int:
     from leakcheck import rule_docs
     from leakcheck.ruleset import load_ruleset
     from leakcheck.suppress import UNUSED_SUPPRESSION_RULE
 
     try:
         # LC001 is the engine's own check on suppression comments, listed with the packs'
-        rules = (*load_ruleset(rule_paths).rules, UNUSED_SUPPRESSION_RULE)
+        rules = (*load_ruleset(rule_paths, builtin=builtin).rules, UNUSED_SUPPRESSION_RULE)
     except LeakcheckError as error:
         _fail(f"error: {error}")
         return EXIT_ERROR
@@ -137,6 +137,9 @@ def _describe_rules(rule_paths: tuple[str, ...], list_rules: bool,
     type=click.Path(exists=True, path_type=str),
     help="An extra rule pack (a .toml file, or a directory of them). Repeatable.",
 )
+@click.option("--no-builtin-rules", "no_builtin_rules", is_flag=True,
+              help="Load only the --rules packs (and the configuration's `rules`): yours "
+                   "replace the shipped ones.")
 @click.option(
     "--exclude", multiple=True, metavar="GLOB",
     help="Skip files matching GLOB, besides the defaults. Repeatable.",
@@ -186,6 +189,7 @@ def main(
     output: str | None,
     exit_zero: bool,
     rule_paths: tuple[str, ...],
+    no_builtin_rules: bool,
     exclude: tuple[str, ...],
     color: bool | None,
     list_rules: bool,
@@ -210,10 +214,11 @@ def main(
     Environment: NO_COLOR turns colors off, FORCE_COLOR turns them on without a terminal;
     a progress bar shows on stderr for long runs at a terminal (never with CI set).
     """
+    builtin = not no_builtin_rules
     if list_rules or explain_id:
-        ctx.exit(_describe_rules(rule_paths, list_rules, explain_id))
+        ctx.exit(_describe_rules(rule_paths, list_rules, explain_id, builtin))
     if test_rules:
-        ctx.exit(_test_rules(rule_paths))
+        ctx.exit(_test_rules(rule_paths, builtin))
     if statistics and output_format != "text":
         raise click.UsageError("--statistics works with --format text only", ctx)
     if isolated and config_path:
@@ -231,6 +236,7 @@ def main(
             paths=paths or (".",), extra_rule_files=rule_paths, exclude=exclude,
             config=config_path, use_config=not isolated,
             select=_ids(select), ignore=_ids(ignore_ids),
+            builtin_rules=False if no_builtin_rules else None,
         )
         known = baselines.load_baseline(baseline_path) if baseline_path else None
         if progress_bar.wanted(quiet=quiet):

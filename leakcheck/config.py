@@ -10,6 +10,7 @@ exclude = ["build", "gen/*"]       # replaces the default excludes
 extend-exclude = ["scripts/*"]     # adds to them
 per-file-ignores = { "tests/*" = ["LC102"] }
 rules = ["lint/leak-pack.toml"]    # extra rule packs, relative to this file
+builtin-rules = false              # use only `rules` (replace the shipped packs)
 
 [tool.leakcheck.vocabulary]
 cot = ["musing"]                   # more words that name reasoning
@@ -30,7 +31,8 @@ from typing import Any
 from leakcheck.errors import ConfigError
 
 KEYS = {"select": "rules", "ignore": "rules", "exclude": "globs", "extend-exclude": "globs",
-        "per-file-ignores": "table", "rules": "paths", "vocabulary": "vocabulary"}
+        "per-file-ignores": "table", "rules": "paths", "builtin-rules": "bool",
+        "vocabulary": "vocabulary"}
 VOCABULARY_KEYS = ("cot", "graders", "sanitizers", "may-see-reasoning")
 _FIELD = {"cot": "cot_fields", "graders": "graders", "sanitizers": "sanitizers",
           "may-see-reasoning": "sanctioned_graders"}
@@ -59,6 +61,7 @@ class Config:
     extend_exclude: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     rules: tuple[str, ...] = ()  # absolute paths
+    builtin_rules: bool = True  # False: only `rules` (the user's packs replace the shipped)
     vocabulary: Vocabulary = field(default_factory=Vocabulary)
 
 
@@ -192,6 +195,10 @@ def load_config(path: Path) -> Config:
             kwargs["extend_exclude"] = globs(key, value)
         elif key == "rules":
             kwargs["rules"] = tuple(str((base / p).resolve()) for p in strings(key, value))
+        elif key == "builtin-rules":
+            if not isinstance(value, bool):
+                raise fail(key, "must be true or false")
+            kwargs["builtin_rules"] = value
         elif key == "per-file-ignores":
             if not isinstance(value, dict):
                 raise fail(key, "must be a table of glob = [rule ids]")

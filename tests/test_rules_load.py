@@ -3,6 +3,7 @@ the engine reads only what the packs declare."""
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 
@@ -169,3 +170,70 @@ def test_engine_uses_only_declared_vocabulary(tmp_path: Path) -> None:
     findings, error = analyzer.analyze("x.py", source.encode())
     assert error is None
     assert [(f.rule_id, f.sink.start_line) for f in findings] == [("LC900", 2)]
+
+
+# --- replacing the shipped packs (issue: user vocabulary, `--rules` adds or replaces) --------
+
+_REPLACEMENT_SOURCE = (
+    "def step(musing, reasoning, judge):\n"
+    "    ask_oracle(musing)\n"  # the user's pack: a source reaching a sink
+    "    judge(reasoning)\n"  # the shipped vocabulary: reported only when it is loaded
+)
+
+
+def _cli(args: list[str]) -> tuple[int, str, str]:
+    from click.testing import CliRunner
+
+    from leakcheck.cli import main
+
+    try:
+        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]
+    except TypeError:
+        runner = CliRunner()
+    result = runner.invoke(main, args)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_rules_add_to_the_shipped_packs_by_default(tmp_path: Path) -> None:
+    pack = _custom_pack(tmp_path)
+    (tmp_path / "step.py").write_text(_REPLACEMENT_SOURCE)
+    code, out, _ = _cli([str(tmp_path / "step.py"), "--rules", str(pack), "--format", "json",
+                         "--isolated"])
+    found = sorted((f["rule_id"], f["sink"]["start_line"]) for f in json.loads(out)["findings"])
+    assert code == 1 and found == [("LC101", 3), ("LC900", 2)]
+
+
+def test_no_builtin_rules_replaces_the_shipped_packs(tmp_path: Path) -> None:
+    pack = _custom_pack(tmp_path)
+    (tmp_path / "step.py").write_text(_REPLACEMENT_SOURCE)
+    code, out, _ = _cli([str(tmp_path / "step.py"), "--rules", str(pack), "--no-builtin-rules",
+                         "--format", "json", "--isolated"])
+    found = [(f["rule_id"], f["sink"]["start_line"]) for f in json.loads(out)["findings"]]
+    assert code == 1 and found == [("LC900", 2)]
+    code, out, _ = _cli(["--list-rules", "--rules", str(pack), "--no-builtin-rules"])
+    assert code == 0 and "LC900" in out and "LC101" not in out
+
+
+def test_config_builtin_rules_false_replaces_the_shipped_packs(tmp_path: Path) -> None:
+    pack = _custom_pack(tmp_path)
+    (tmp_path / "step.py").write_text(_REPLACEMENT_SOURCE)
+    (tmp_path / "pyproject.toml").write_text(
+        f'[tool.leakcheck]\nrules = ["{pack.name}"]\nbuiltin-rules = false\n')
+    code, out, _ = _cli([str(tmp_path / "step.py"), "--format", "json"])
+    found = [(f["rule_id"], f["sink"]["start_line"]) for f in json.loads(out)["findings"]]
+    assert code == 1 and found == [("LC900", 2)]
+
+
+def test_builtin_rules_must_be_a_boolean(tmp_path: Path) -> None:
+    (tmp_path / "step.py").write_text(_REPLACEMENT_SOURCE)
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n\n[tool.leakcheck]\n'
+                                             'builtin-rules = "no"\n')
+    code, _, err = _cli([str(tmp_path / "step.py")])
+    assert code == 2
+    assert "builtin-rules" in err and "pyproject.toml:5" in err
+
+
+def test_no_builtin_rules_without_a_pack_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "step.py").write_text(_REPLACEMENT_SOURCE)
+    code, _, err = _cli([str(tmp_path / "step.py"), "--no-builtin-rules", "--isolated"])
+    assert code == 2 and "--rules PATH" in err

@@ -312,6 +312,9 @@ def with_vocabulary(rules: RuleSet, cot_fields: Sequence[str] = (), graders: Seq
 
 def load_ruleset(extra: Iterable[str | Path] = (), *, builtin: bool = True) -> RuleSet:
     paths = (builtin_pack_paths() if builtin else ()) + expand_rule_paths(extra)
+    if not paths and not builtin:
+        raise RuleFileError("no rule packs: with the built-in packs off, give --rules PATH "
+                            "(or `rules` in [tool.leakcheck])")
     if not paths:
         raise RuleFileError("no rule packs found", path=str(builtin_rules_dir()))
     merger = _Merger()
