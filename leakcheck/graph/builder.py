@@ -331,18 +331,24 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
                           self.reward_part(value))
 
     def reward_part(self, value: Value) -> Nodes:
-        """What a registered grader returns as its reward: the whole value, unless it is a
+        """What a registered grader returns as its reward: the whole value, except, in a
         record with reward-named fields (`{"score": s, "reasoning": r}`,
-        `VerificationResult(score=s, reasoning=r)`) — then those fields, its shape and its
-        unknown-key items; the other named fields are metadata beside the reward (a
-        judge's own explanation), not what training optimizes."""
-        reward = [v for key, v in value.fields
-                  if key[:1] in ("'", ".") and self.ctx.vocab.is_store_words(split_words(key[1:]))]
-        if not reward:
+        `VerificationResult(score=s, reasoning=r)`), the fields named as reasoning or as
+        logging: a judge's own explanation or the text kept for the logs rides beside the
+        reward, it is not what training optimizes. Every other field stays in the sink."""
+        vocab = self.ctx.vocab
+        named = [(split_words(key[1:]), v) for key, v in value.fields if key[:1] in ("'", ".")]
+        if not any(vocab.is_store_words(words) for words, _ in named):
             return deep(value)
         out = set(value.shape)
-        for v in reward:
-            out |= deep(v)
+        for key, v in value.fields:
+            if key[:1] not in ("'", "."):
+                continue  # a record's positions alias its named fields (a dataclass's)
+            words = split_words(key[1:])
+            beside = not vocab.is_store_words(words) and (
+                vocab.name_source_kind(key[1:]) is not None or vocab.is_logging_words(words))
+            if not beside:
+                out |= deep(v)
         if value.elem is not None:
             out |= deep(value.elem)
         return frozenset(out)

@@ -152,6 +152,10 @@ class Vocabulary:
     def _is_store_words(self, words: tuple[str, ...]) -> bool:
         return any(s.rule.matches(words) for s in self.rules.stores)
 
+    def is_logging_words(self, words: tuple[str, ...]) -> bool:
+        """Words that make a reward-named target bookkeeping (the stores' `unless`)."""
+        return any(s.rule.unless.matches(words) for s in self.rules.stores)
+
     # -- sanitizers ----------------------------------------------------------
     def _is_sanitizer_name(self, callee: str) -> bool:
         if callee in self.rules.sanitizer_names:
