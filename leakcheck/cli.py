@@ -134,6 +134,13 @@ def _describe_rules(rule_paths: tuple[str, ...], list_rules: bool,
               help="Run the examples embedded in the loaded packs (with --rules, yours) and exit.")
 @click.option("--explain", "explain_id", metavar="RULE",
               help="Explain a rule (what it finds, why it matters, an example, the fix).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Worker processes for per-file work (default: one per core).")
+@click.option("--no-cache", is_flag=True,
+              help="Neither read nor write the cache of per-file results.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=str), metavar="DIR",
+              help="Where to keep the cache (default: $LEAKCHECK_CACHE_DIR, else "
+                   ".leakcheck_cache in the project root).")
 @click.version_option(__version__, "--version", prog_name="leakcheck")
 @click.pass_context
 def main(
@@ -151,6 +158,9 @@ def main(
     config_path: str | None,
     select: str | None,
     ignore_ids: str | None,
+    jobs: int | None,
+    no_cache: bool,
+    cache_dir: str | None,
 ) -> None:
     """Find chain-of-thought text reaching graders in the Python files under PATHS
     (default: the current directory)."""
@@ -165,6 +175,7 @@ def main(
         options = api.Options(
             paths=paths or (".",), extra_rule_files=rule_paths, exclude=exclude,
             config=config_path, select=_ids(select), ignore=_ids(ignore_ids),
+            jobs=jobs, cache=not no_cache, cache_dir=cache_dir,
         )
         result = api.check_paths(options)
         report = get_reporter(output_format).render(result, color=colored)

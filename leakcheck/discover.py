@@ -17,7 +17,7 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
     ".git", ".hg", ".svn", ".bzr", ".venv", "venv", ".env", "__pypackages__", "build", "dist",
     "_build", "buck-out", "node_modules", "site-packages", "__pycache__", ".tox", ".nox",
     ".eggs", "*.egg-info", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".pytype",
-    ".ipynb_checkpoints", ".direnv",
+    ".ipynb_checkpoints", ".direnv", ".leakcheck_cache",
 )
 PROJECT_MARKERS = ("pyproject.toml", ".git")
 
