@@ -7,6 +7,7 @@ file (unreadable, unparsable, an internal error) is reported and the run goes on
 from __future__ import annotations
 
 import fnmatch
+import os
 import sys
 import threading
 import time
@@ -133,6 +134,7 @@ class Analyzer:
                  pool: Pool, engine: str, hashes: list[str],
                  heads: dict[str, tuple[str, ...]]) -> ProjectOutcome:
         rules_key = self.rules.digest
+        phase = _Phases()
         n = len(sources)
         every = list(range(n))
 
@@ -152,6 +154,7 @@ class Analyzer:
             keep = {rel for rel, _ in sources}
         wanted = [i for i in every if sources[i][0] in keep]
         skipped = [i for i in every if sources[i][0] not in keep]
+        phase("prefilter")
         # 2. skipped files: CPython must accept them (else the usual parse reports them)
         status: dict[int, object] = {}
         extra_properties: set[str] = set()
@@ -168,6 +171,7 @@ class Analyzer:
                 status[i] = "skipped"
                 extra_properties |= result  # type: ignore[operator]
         wanted.sort()
+        phase("check skipped")
         # 3. parse what is analyzed (only its errors matter here: trees stay in workers)
         parse_keys = keys("parse")
         parsed_status = self._cached("parse", parse_keys, lambda t: {
@@ -175,6 +179,7 @@ class Analyzer:
             wanted, lambda i: i)
         for i in wanted:
             status[i] = parsed_status[i]
+        phase("parse")
         # 4. module names, in file order, over every file that parses
         names: dict[int, tuple[str, tuple[str, ...]]] = {}
         taken: set[str] = set()
@@ -204,6 +209,7 @@ class Analyzer:
                 continue
             index.add(names[i][0], names[i][1], scan)
             scanned.append(i)
+        phase("scan+index")
         # 6. build every module against its LinkIn
         link_ins = {i: index.link_in(names[i][0]) for i in scanned}
         build_keys = {i: key("build", scan_keys[i], _link_key(link_ins[i])) for i in scanned} \
@@ -221,6 +227,7 @@ class Analyzer:
                 continue
             contexts.append(b)
             analyzed.append(sources[i][0])
+        phase("build")
         # 7. link and solve
         linker = Linker(index, contexts)  # type: ignore[arg-type]
         try:
@@ -229,10 +236,12 @@ class Analyzer:
             graph = linker.graph
             errors.append(FileError(".", 1, 1, "internal",
                                     f"internal error while linking: {type(exc).__name__}: {exc}"))
+        phase("link")
         solver = Solver(graph, self.rules, linker.bases, linker.functions, linker.library_sites)
         sinks = [s for ctx in contexts for s in ctx.sinks.values()
                  if report is None or s.span.path in report]
         findings = solver.solve(sinks)
+        phase("solve")
         by_file = {rel: data for rel, data in sources}
         suppressed: list[Finding] = []
         for rel in sorted({f.sink.path for f in findings}):
@@ -243,6 +252,20 @@ class Analyzer:
             errors = [e for e in errors if e.path in report or e.path == "."]
             analyzed = [a for a in analyzed if a in report]
         return ProjectOutcome(suppressed, errors, sorted(analyzed))
+
+
+class _Phases:
+    """``LEAKCHECK_TIMING=1``: each stage's wall time on stderr (for the benchmark)."""
+
+    def __init__(self) -> None:
+        self.on = bool(os.environ.get("LEAKCHECK_TIMING"))
+        self.last = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        if self.on:
+            now = time.perf_counter()
+            print(f"leakcheck timing: {name} {now - self.last:.3f}s", file=sys.stderr)
+            self.last = now
 
 
 def _link_key(link_in: LinkIn) -> tuple:

@@ -65,6 +65,7 @@ class Linker:
         self._callables_ready = False
         self.linked: set[tuple] = set()
         self._summaries: dict[tuple[str, tuple[str, ...]], frozenset] = {}
+        self._root_order: dict[frozenset, tuple] = {}
         self.library_sites: set[tuple] = set()  # result bases of calls outside the project
         self._mro: dict[str, tuple[str, ...]] = {}
 
@@ -312,6 +313,13 @@ class Linker:
         self._summaries[key] = result
         return result
 
+    def _sorted_roots(self, roots: frozenset) -> tuple:
+        """``sorted(roots, key=repr)``, memoized by value (performance only)."""
+        out = self._root_order.get(roots)
+        if out is None:
+            out = self._root_order[roots] = tuple(sorted(roots, key=repr))
+        return out
+
     def _foreign(self, base: tuple, func: str) -> bool:
         if base[0] == "param":
             return base[1] != func
@@ -372,7 +380,7 @@ class Linker:
             if data is None:
                 continue
             actual = self.bind(data.params, site)
-            for root in sorted(self.summary(callee, path), key=repr):
+            for root in self._sorted_roots(self.summary(callee, path)):
                 if root[0] == "sym" and root[1][:2] == ("param", callee):
                     value = actual.get(root[1][2])
                     if value is not None:
