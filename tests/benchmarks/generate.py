@@ -526,6 +526,21 @@ def _fill(template: str, rng: random.Random, **names: str) -> str:
     return template.format(**nums, **floats, **names)
 
 
+def _multi(template: str, rng: random.Random, own: tuple[str, ...], **names: str) -> str:
+    """A module holding 3-6 variants of ``template`` (real modules hold several classes and
+    functions): names in ``own`` get a suffix per variant, imports are kept once."""
+    parts = []
+    for j in range(rng.randint(3, 6)):
+        variant = {k: (v if j == 0 or k not in own else f"{v}V{j}") for k, v in names.items()}
+        text = _fill(template, rng, **variant)
+        if j:
+            lines = text.split("\n")
+            body = [ln for ln in lines[1:] if not ln.startswith(("import ", "from "))]
+            text = "\n".join(body).lstrip("\n")
+        parts.append(text.rstrip("\n") + "\n")
+    return "\n\n".join(parts)
+
+
 class Tree:
     def __init__(self, out: Path) -> None:
         self.out = out
@@ -578,29 +593,32 @@ def _gen_rest(tree: Tree, rng: random.Random, target: int) -> None:
     while tree.lines < target:
         infra_mod = f"infra.dist{g:04d}"
         icls = f"Dist{g:04d}"
-        tree.write(f"infra/dist{g:04d}.py", _fill(_INFRA, rng, doc="Process-group plumbing.",
-                                                  cls=icls, fn=f"dist{g:04d}"))
+        tree.write(f"infra/dist{g:04d}.py", _multi(_INFRA, rng, ("cls", "fn"),
+                                                   doc="Process-group plumbing.", cls=icls,
+                                                   fn=f"dist{g:04d}"))
         kernels = []
         for j in range(2):
             name = f"k{g:04d}_{j}"
             kernels.append(name)
-            tree.write(f"kernels/{name}.py", _fill(_KERNEL, rng, doc="Fused normalization.",
-                                                    infra=infra_mod, up=name.upper(),
-                                                    fn=f"rms_{name}"))
+            tree.write(f"kernels/{name}.py", _multi(_KERNEL, rng, ("up", "fn"),
+                                                     doc="Fused normalization.",
+                                                     infra=infra_mod, up=name.upper(),
+                                                     fn=f"rms_{name}"))
         models = []
         for j in range(3):
             mname = f"m{g:04d}_{j}"
             mcls = f"Net{g:04d}{j}"
             models.append((mname, mcls))
             kern = kernels[j % 2]
-            tree.write(f"models/{mname}.py", _fill(
-                _MODEL, rng, doc="Decoder-only transformer.", kernel=f"kernels.{kern}",
+            tree.write(f"models/{mname}.py", _multi(
+                _MODEL, rng, ("cls",), doc="Decoder-only transformer.", kernel=f"kernels.{kern}",
                 kfn=f"rms_{kern}", infra=infra_mod, icls=icls, cls=mcls))
         for j in range(2):
             pname = f"p{g:04d}_{j}"
             mname, mcls = models[j]
-            tree.write(f"pretrain/{pname}.py", _fill(
-                _PRETRAIN, rng, doc="Pretraining loop.", model=f"models.{mname}", mcls=mcls,
+            tree.write(f"pretrain/{pname}.py", _multi(
+                _PRETRAIN, rng, ("cls", "fn"), doc="Pretraining loop.", model=f"models.{mname}",
+                mcls=mcls,
                 cls=f"Shard{g:04d}{j}", fn=f"pre{g:04d}_{j}"))
         tree.write(f"launchers/launch{g:04d}.py", _fill(
             _LAUNCH, rng, doc="Launch a pretraining job.", pretrain=f"pretrain.p{g:04d}_0",
