@@ -10,6 +10,7 @@ merged in file order, so the output does not depend on the number of jobs.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import sys
@@ -187,6 +188,8 @@ def _serve(conn: Any, worker: Worker) -> None:
 
 
 def _child(conn: Any, worker: Worker) -> None:
+    gc.disable()  # as in the parent (see Analyzer.analyze_project)
+    gc.freeze()  # what the fork inherited is never collected: leave its pages shared
     sys.setrecursionlimit(RECURSION_LIMIT)
     threading.stack_size(STACK_BYTES)
     t = threading.Thread(target=_serve, args=(conn, worker), name="leakcheck-worker")

@@ -571,12 +571,18 @@ def _gen_rl(tree: Tree, rng: random.Random, budget: int) -> None:
         body = [_RL_REWARD_HEAD.format(team=team)]
         funcs = []
         for i in range(rng.randint(6, 14)):
-            template = rng.choice(_REWARDS)
+            # most reward functions are clean; a few leak (raw text or the think section)
+            template = rng.choices(_REWARDS, weights=(10, 1, 10, 1, 10))[0]
             body.append(_fill(template, rng, i=str(i)))
             funcs.append("rewards." + template.split("(", 1)[0].split("def ", 1)[1]
                          .replace("{i}", str(i)))
         tree.write(f"{base}/rewards.py", "".join(body).rstrip() + "\n")
-        tree.write(f"{base}/judge.py", _fill(_RL_JUDGE, rng, team=team, k=str(k)))
+        judge = _fill(_RL_JUDGE, rng, team=team, k=str(k))
+        if k % 8:  # one team in eight sends the reasoning to its judge
+            judge = judge.replace("reasoning = message.reasoning_content", "text = message.content"
+                                  ).replace("(question, reasoning)", "(question, text)"
+                                            ).replace("judge_reasoning", "judge_final")
+        tree.write(f"{base}/judge.py", judge)
         tree.write(f"{base}/rollout.py", _fill(_RL_ROLLOUT, rng, team=team, k=str(k)))
         tree.write(f"{base}/trainer.py", _fill(_RL_TRAINER, rng, team=team, k=str(k),
                                                funcs=", ".join(funcs)))

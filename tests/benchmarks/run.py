@@ -10,7 +10,8 @@ other, so the ratios are taken under the same machine load:
 - ``parse``: ``libcst.parse_module`` of every file (the floor leakcheck is compared with);
 - ``cold j1`` / ``cold j2``: ``leakcheck --jobs 1|2`` with an empty cache directory;
 - ``warm``: the same command again on the unchanged tree (cache filled by ``cold j1``);
-- ``edit``: again, after appending a line to one file of the tree (restored afterwards);
+- ``edit``: again, after adding a reward function to one file holding a grader (restored
+  afterwards);
 - ``peak MB``: the largest resident set of the ``cold j1`` run (its workers included);
 - ``ms/kline``: cold j1 time per thousand lines (scaling across trees).
 
@@ -140,7 +141,11 @@ def measure(tree: Path, repeat: int, jobs_max: int) -> dict:
     times = []
     try:
         for k in range(repeat):
-            target.write_bytes(original + f"\n_leakcheck_bench_edit_{k} = {k}\n".encode())
+            # a real change: a new function with a flow of its own, so the edited module's
+            # graph, its summaries and the findings change
+            target.write_bytes(original + (
+                f"\n\ndef bench_edit_reward_{k}(completions, **kwargs):\n"
+                f"    return [len(c) + {k} for c in completions]\n").encode())
             times.append(leakcheck(tree, work / "edit.json", "--cache-dir", str(cache))[0])
         leakcheck(tree, work / "edit_cold.json", "--no-cache")
         row["identical"] &= normalized(work / "edit.json") == normalized(
