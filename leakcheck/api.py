@@ -21,7 +21,7 @@ from leakcheck.config import Config, find_config, load_config
 from leakcheck.discover import discover, relative
 from leakcheck.graph.builder import LinkIn
 from leakcheck.graph.regex import RegexReader
-from leakcheck.pipeline import Built, Pool, default_jobs
+from leakcheck.pipeline import Built, Pickled, Pool, default_jobs, unwrap
 from leakcheck.prefilter import heads_of, module_heads, needed
 from leakcheck.project.index import ProjectIndex
 from leakcheck.project.link import Linker
@@ -132,10 +132,13 @@ class Analyzer:
                 out[idx] = hit
             else:
                 todo.append(item)
-        fresh = compute(todo, **kw)
-        for idx, value in fresh.items():
-            self.cache.put(kind, keys[idx], value)
-        out.update(fresh)
+        for idx, value in compute(todo, **kw).items():
+            if isinstance(value, Pickled):
+                out[idx] = value.load()
+                self.cache.put(kind, keys[idx], None, value.data)
+            else:
+                out[idx] = value
+                self.cache.put(kind, keys[idx], value)
         return out
 
     def _analyze(self, root: Path, sources: list[tuple[str, bytes]], report: set[str] | None,
@@ -183,7 +186,8 @@ class Analyzer:
         # 3. parse what is analyzed (only its errors matter here: trees stay in workers)
         parse_keys = keys("parse")
         parsed_status = self._cached("parse", parse_keys, lambda t: {
-            i: ("ok" if e is None else e) for i, e in pool.run("parse", t).items()},
+            i: ("ok" if unwrap(e) is None else unwrap(e)) for i, e in pool.run(
+                "parse", t).items()},
             wanted, lambda i: i)
         for i in wanted:
             status[i] = parsed_status[i]

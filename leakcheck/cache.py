@@ -92,11 +92,13 @@ class Cache:
         self.hits += 1
         return value
 
-    def put(self, kind: str, k: str, value: object) -> None:
+    def put(self, kind: str, k: str, value: object, data: bytes | None = None) -> None:
+        """``data``: ``value`` already pickled (by a worker process)."""
         if not self.enabled:
             return
         try:
-            data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            if data is None:
+                data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
             path = self._path(kind, k)
             path.parent.mkdir(parents=True, exist_ok=True)
             self._atomic_write(path, data)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import pickle
 import sys
 import threading
 import traceback
@@ -182,7 +183,11 @@ def _serve(conn: Any, worker: Worker) -> None:
             return
         method, items = msg
         try:
-            conn.send(("ok", getattr(worker, method)(items)))
+            # each result pickled on its own, here in parallel: the parent stores these bytes
+            # in the cache as they are and unpickles them once
+            result = getattr(worker, method)(items)
+            conn.send(("ok", {i: pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)
+                              for i, v in result.items()}))
         except BaseException as exc:  # reported in the parent as an internal error
             conn.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
 
@@ -196,6 +201,20 @@ def _child(conn: Any, worker: Worker) -> None:
     t.start()
     t.join()
     os._exit(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Pickled:
+    """A result as a worker process pickled it."""
+
+    data: bytes
+
+    def load(self) -> Any:
+        return pickle.loads(self.data)
+
+
+def unwrap(value: Any) -> Any:
+    return value.load() if isinstance(value, Pickled) else value
 
 
 class WorkerFailed(RuntimeError):
@@ -234,9 +253,10 @@ class Pool:
             load[w] += len(self.sources[idx][1])
 
     def run(self, method: str, items: list, key=lambda item: item, sticky: bool = True) -> dict:
-        """Call ``method`` on the workers of ``items`` (all at once) and merge the results.
-        ``sticky``: a file keeps its worker from one call to the next (the worker holds its
-        parsed tree between scanning and building)."""
+        """Call ``method`` on the workers of ``items`` (all at once) and merge the results:
+        objects in-process, :class:`Pickled` from worker processes. ``sticky``: a file keeps
+        its worker from one call to the next (the worker holds its parsed tree between
+        scanning and building)."""
         if not items:
             return {}
         if not self.conns:
@@ -259,7 +279,7 @@ class Pool:
             except EOFError:
                 status, value = "error", "a worker process ended unexpectedly"
             if status == "ok":
-                out.update(value)
+                out.update({i: Pickled(b) for i, b in value.items()})
             else:
                 failure = value
         if failure is not None:

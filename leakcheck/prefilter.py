@@ -6,7 +6,7 @@ through an imported package, or a bare name the engine takes as a module it cann
 inside a module it may also leave through state any importer reads (a class's ``self``
 attributes are shared by every instance, module globals by every function, callable
 parameters by every caller), so a module that only *imports* a helper can receive what
-another importer of the same helper put there (``tests/fixtures/projects/prefilter_shared``
+another importer of the same helper put there (``tests/fixtures/prefilter/shared_state``
 is such a chain: source module -> helper class <- relay module -> second helper <- sink
 module, where the relay names neither end). Closing over importers and imported modules
 alternately ends at the connected component, so the unit of the decision is the component of

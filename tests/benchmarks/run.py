@@ -194,10 +194,11 @@ def main() -> None:
         print(json.dumps(rows[-1]), flush=True)
     print()
     print(table(rows, args.jobs_max))
-    by_lines = sorted(rows, key=lambda r: r["lines"])
-    if len(by_lines) >= 2:
+    synthetic = sorted((r for r in rows if Path(r["tree"]).name.startswith("synth")),
+                       key=lambda r: r["lines"])
+    if len(synthetic) >= 2:  # scaling: time per line, each synthetic size vs the next smaller
         print()
-        for a, b in itertools.pairwise(by_lines):
+        for a, b in itertools.pairwise(synthetic):
             pa = a["cold_j1"] / a["lines"]
             pb = b["cold_j1"] / b["lines"]
             print(f"time per line, {Path(b['tree']).name} vs {Path(a['tree']).name}: "
