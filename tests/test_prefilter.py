@@ -123,3 +123,17 @@ def test_vocabulary_comes_from_the_rules(tmp_path: Path) -> None:
 def test_file_facts(code: bytes, source: bool, sink: bool) -> None:
     facts = file_facts(code, Vocab.from_rules(load_ruleset(())))
     assert (facts.source, facts.sink) == (source, sink)
+
+
+def test_exclude_matcher_equals_fnmatch_loop() -> None:
+    from leakcheck.discover import DEFAULT_EXCLUDES, _excluded, _excluded_slow
+
+    patterns = [DEFAULT_EXCLUDES, ("scripts/*", "tests/fixtures", "*_pb2.py", "gen?/"),
+                ("a/b/", "[!x]*.py"), ()]
+    paths = ["src/pkg/mod.py", ".venv/lib/x.py", "build", "pkg.egg-info/PKG", "scripts/run.py",
+             "tests/fixtures/a/b.py", "tests/fixturesx/a.py", "x_pb2.py", "gen1/m.py",
+             "a/b/c.py", "a/bc.py", "xy.py", "yz.py", "deep/node_modules/q.py", "ok/.tox"]
+    for pats in patterns:
+        for rel in paths:
+            parts = tuple(rel.split("/"))
+            assert _excluded(parts, rel, pats) == _excluded_slow(parts, rel, pats), (pats, rel)

@@ -66,6 +66,9 @@ class Linker:
         self.linked: set[tuple] = set()
         self._summaries: dict[tuple[str, tuple[str, ...]], frozenset] = {}
         self._root_order: dict[frozenset, tuple] = {}
+        # function -> the paths it has summaries for (dropping an SCC member's summaries
+        # without scanning every summary: performance only)
+        self._summary_paths: dict[str, set[tuple[str, ...]]] = defaultdict(set)
         self.library_sites: set[tuple] = set()  # result bases of calls outside the project
         self._mro: dict[str, tuple[str, ...]] = {}
 
@@ -311,6 +314,7 @@ class Linker:
                     queue.append(pred)
         result = frozenset(roots)
         self._summaries[key] = result
+        self._summary_paths[func].add(path)
         return result
 
     def _sorted_roots(self, roots: frozenset) -> tuple:
@@ -432,8 +436,8 @@ class Linker:
             members = sorted(condensed.nodes[scc]["members"])
             for _ in range(MAX_SCC_ROUNDS):
                 for m in members:  # summaries of this SCC may grow with each round
-                    for key in [k for k in self._summaries if k[0] == m]:
-                        del self._summaries[key]
+                    for path in self._summary_paths.pop(m, ()):
+                        self._summaries.pop((m, path), None)
                 changed = False
                 for m in members:
                     for site in by_caller.get(m, ()):
