@@ -6,6 +6,8 @@ file (unreadable, unparsable, an internal error) is reported and the run goes on
 
 from __future__ import annotations
 
+import gc
+import os
 import sys
 import threading
 import time
@@ -13,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from leakcheck.cache import Cache, content_hash, default_cache_dir, engine_digest, key
 from leakcheck.config import (
     Config,
     check_option_rule_ids,
@@ -21,10 +24,10 @@ from leakcheck.config import (
     load_config,
 )
 from leakcheck.discover import discover, relative
-from leakcheck.graph.module import build_module
+from leakcheck.graph.builder import LinkIn
 from leakcheck.graph.regex import RegexReader
-from leakcheck.graph.scan import ModuleScan, scan_module
-from leakcheck.parse import Parsed, parse_source
+from leakcheck.pipeline import Built, Pickled, Pool, default_jobs, unwrap
+from leakcheck.prefilter import heads_of, module_heads, needed
 from leakcheck.project.index import ProjectIndex
 from leakcheck.project.link import Linker
 from leakcheck.project.names import module_names
@@ -63,6 +66,11 @@ class Options:
     # False: only the extra packs (`--rules`, config `rules`) replace the shipped ones;
     # None: the configuration's `builtin-rules` decides (default true)
     builtin_rules: bool | None = None
+    # performance only: none of these changes the result
+    jobs: int | None = 1  # worker processes for per-module work; None: one per core
+    cache: bool = False  # reuse per-module results from cache_dir (the CLI turns it on)
+    cache_dir: str | None = None  # None: $LEAKCHECK_CACHE_DIR or <root>/.leakcheck_cache
+    prefilter: bool = True  # skip files of import components that cannot hold a finding
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,12 +81,22 @@ class ProjectOutcome:
 
 
 class Analyzer:
-    """Rules loaded once; analyze a project (or one source) through every stage."""
+    """Rules loaded once; analyze a project (or one source) through every stage.
 
-    def __init__(self, rules: RuleSet) -> None:
+    ``prefilter``: skip the files of import components that cannot hold a finding
+    (:mod:`leakcheck.prefilter`); ``jobs``: worker processes for the per-module work;
+    ``cache``: per-module (and whole-run) results on disk (:mod:`leakcheck.cache`). None of
+    the three changes the outcome.
+    """
+
+    def __init__(self, rules: RuleSet, *, prefilter: bool = True, jobs: int = 1,
+                 cache: Cache | None = None) -> None:
         self.rules = rules
         self.vocab = Vocabulary(rules)
         self.regex = RegexReader(self.vocab)
+        self.prefilter = prefilter
+        self.jobs = jobs
+        self.cache = cache or Cache(None)
 
     def analyze(self, path: str, data: bytes) -> tuple[list[Finding], FileError | None]:
         outcome = self.analyze_project(Path.cwd(), [(path, data)])
@@ -87,74 +105,221 @@ class Analyzer:
     def analyze_project(self, root: Path, sources: list[tuple[str, bytes]],
                         report: set[str] | None = None,
                         progress: ProgressCallback | None = None) -> ProjectOutcome:
-        errors: list[FileError] = []
-        parsed: dict[str, Parsed] = {}
-        for done, (rel, data) in enumerate(sources, 1):
-            result = parse_source(rel, data)
-            if progress:
-                progress("parse", done, len(sources))
-            if isinstance(result, FileError):
-                errors.append(result)
+        cache = self.cache
+        engine = engine_digest() if cache.enabled else ""
+        rules_key = self.rules.digest
+        hashes = [content_hash(data) for _, data in sources] if cache.enabled else []
+        heads = {rel: module_heads(rel, root) for rel, _ in sources}
+        run_key = ""
+        if cache.enabled:
+            run_key = key("run", engine, rules_key, self.prefilter, root.as_posix(),
+                          sorted(report) if report is not None else None,
+                          [(rel, h, heads[rel]) for (rel, _), h in zip(sources, hashes,
+                                                                       strict=True)])
+            hit = cache.get("run", run_key)
+            if isinstance(hit, ProjectOutcome):
+                return hit
+        # The trees, graphs and values built here hold no reference cycles, but there are
+        # millions of them and every cyclic collection walks them all again (a third of the
+        # run on a large tree): collect once at the end instead.
+        collecting = gc.isenabled()
+        gc.disable()
+        pool = Pool(self.rules, sources, self.jobs, heads_of(heads))
+        try:
+            outcome = self._analyze(root, sources, report, pool, engine, hashes, heads,
+                                    progress)
+        finally:
+            pool.close()
+            if collecting:
+                gc.enable()
+        if cache.enabled:
+            cache.put("run", run_key, outcome)
+        return outcome
+
+    def _cached(self, kind: str, keys: dict[int, str], compute, items: list, idx_of,
+                **kw) -> dict:
+        """Results by file index: from the cache where present, else computed (and kept)."""
+        out: dict = {}
+        todo = []
+        for item in items:
+            idx = idx_of(item)
+            hit = self.cache.get(kind, keys[idx]) if self.cache.enabled else None
+            if hit is not None:
+                out[idx] = hit
             else:
-                parsed[rel] = result
-        index = ProjectIndex()
-        names: dict[str, tuple[str, ModuleScan]] = {}
+                todo.append(item)
+        for idx, value in compute(todo, **kw).items():
+            if isinstance(value, Pickled):
+                out[idx] = value.load()
+                self.cache.put(kind, keys[idx], None, value.data)
+            else:
+                out[idx] = value
+                self.cache.put(kind, keys[idx], value)
+        return out
+
+    def _analyze(self, root: Path, sources: list[tuple[str, bytes]], report: set[str] | None,
+                 pool: Pool, engine: str, hashes: list[str],
+                 heads: dict[str, tuple[str, ...]],
+                 progress: ProgressCallback | None = None) -> ProjectOutcome:
+        rules_key = self.rules.digest
+        phase = _Phases(progress)
+        n = len(sources)
+        every = list(range(n))
+
+        def keys(kind: str, *extra) -> dict[int, str]:
+            if not self.cache.enabled:
+                return dict.fromkeys(every, "")
+            return {i: key(kind, engine, rules_key, sources[i][0], hashes[i], *extra)
+                    for i in every}
+
+        # 1. pre-filter: which files can matter at all
+        if self.prefilter:
+            facts = self._cached("facts", keys("facts", sorted(heads_of(heads))),
+                                 lambda t: pool.run("facts", t, sticky=False), every,
+                                 lambda i: i)
+            keep = needed({sources[i][0]: facts[i] for i in every}, heads, root)
+        else:
+            keep = {rel for rel, _ in sources}
+        wanted = [i for i in every if sources[i][0] in keep]
+        skipped = [i for i in every if sources[i][0] not in keep]
+        phase("prefilter")
+        # 2. skipped files: CPython must accept them (else the usual parse reports them)
+        status: dict[int, object] = {}
+        extra_properties: set[str] = set()
+        checked = self._cached("check", keys("check"),
+                               lambda t: pool.run("check", t, sticky=False), skipped,
+                               lambda i: i)
+        for i in skipped:
+            result = checked[i]
+            if isinstance(result, FileError):
+                status[i] = result
+            elif result == "parsed":  # libcst accepts what CPython refused: analyze it
+                wanted.append(i)
+            else:
+                status[i] = "skipped"
+                extra_properties |= result  # type: ignore[operator]
+        wanted.sort()
+        phase("check skipped")
+        # 3. parse what is analyzed (only its errors matter here: trees stay in workers)
+        parse_keys = keys("parse")
+        parsed_status = self._cached("parse", parse_keys, lambda t: {
+            i: ("ok" if unwrap(e) is None else unwrap(e)) for i, e in pool.run(
+                "parse", t).items()},
+            wanted, lambda i: i)
+        for i in wanted:
+            status[i] = parsed_status[i]
+        phase("parse")
+        # 4. module names, in file order, over every file that parses
+        names: dict[int, tuple[str, tuple[str, ...]]] = {}
         taken: set[str] = set()
-        for done, (rel, p) in enumerate(parsed.items(), 1):
-            if progress:
-                progress("index", done, len(parsed))
+        for i in every:
+            if isinstance(status[i], FileError):
+                continue
+            rel = sources[i][0]
             primary, aliases = module_names(rel, root)
             if primary in taken:  # two scripts named alike: fall back to the full path
                 primary = ".".join(PurePosixPath(rel).with_suffix("").parts)
             taken.add(primary)
-            try:
-                scan = scan_module(p.module, self.vocab, primary, rel.endswith("__init__.py"))
-            except RecursionError:
-                errors.append(FileError(rel, 1, 1, "internal", "source is nested too deeply"))
+            names[i] = (primary, aliases)
+        errors: list[FileError] = [s for s in status.values() if isinstance(s, FileError)]
+        analyzable = [i for i in wanted if i in names]
+        # 5. scan
+        scan_keys = {i: key("scan", k, names[i][0]) for i, k in keys("scan").items()
+                     if i in names} if self.cache.enabled else dict.fromkeys(analyzable, "")
+        scans = self._cached("scan", scan_keys, lambda t: pool.run("scan", t, key=lambda x: x[0]),
+                             [(i, names[i][0]) for i in analyzable], lambda x: x[0])
+        index = ProjectIndex()
+        index.extra_properties = extra_properties
+        scanned = []
+        for i in analyzable:
+            scan = scans[i]
+            if isinstance(scan, FileError):
+                errors.append(scan)
                 continue
-            index.add(primary, aliases, scan)
-            names[rel] = (primary, scan)
-        contexts = []
-        analyzed: list[str] = []
-        for done, (rel, (primary, scan)) in enumerate(names.items(), 1):
-            if progress:
-                progress("analyze", done, len(names))
-            p = parsed[rel]
-            try:
-                contexts.append(build_module(p.module, rel, p.positions, self.vocab, self.regex,
-                                             module_name=primary, scan=scan,
-                                             link_in=index.link_in(primary)))
-                analyzed.append(rel)
-            except RecursionError:
-                errors.append(FileError(rel, 1, 1, "internal",
-                                        "source is nested too deeply to analyze"))
-            except Exception as exc:  # an engine bug in one file must not end the run
-                errors.append(FileError(rel, 1, 1, "internal",
-                                        f"internal error: {type(exc).__name__}: {exc}"))
-        if progress:
-            progress("link", 0, 1)
-        linker = Linker(index, contexts)
+            index.add(names[i][0], names[i][1], scan)
+            scanned.append(i)
+        phase("scan+index")
+        # 6. build every module against its LinkIn
+        link_ins = {i: index.link_in(names[i][0]) for i in scanned}
+        build_keys = {i: key("build", scan_keys[i], _link_key(link_ins[i])) for i in scanned} \
+            if self.cache.enabled else dict.fromkeys(scanned, "")
+        built = self._cached("build", build_keys, lambda t: pool.run(
+            "build", t, key=lambda x: x[0]), [(i, names[i][0], link_ins[i]) for i in scanned],
+            lambda x: x[0])
+        contexts: list[Built] = []
+        analyzed: list[str] = [sources[i][0] for i in every
+                               if status[i] == "skipped"]
+        for i in scanned:
+            b = built[i]
+            if isinstance(b, FileError):
+                errors.append(b)
+                continue
+            contexts.append(b)
+            analyzed.append(sources[i][0])
+        phase("build")
+        # 7. link and solve
+        linker = Linker(index, contexts)  # type: ignore[arg-type]
         try:
             graph = linker.run()
         except Exception as exc:  # keep every module's own findings
             graph = linker.graph
             errors.append(FileError(".", 1, 1, "internal",
                                     f"internal error while linking: {type(exc).__name__}: {exc}"))
-        if progress:
-            progress("solve", 0, 1)
+        phase("link")
         solver = Solver(graph, self.rules, linker.bases, linker.functions, linker.library_sites)
         sinks = [s for ctx in contexts for s in ctx.sinks.values()
                  if report is None or s.span.path in report]
         findings = solver.solve(sinks)
+        phase("solve")
         by_file = {rel: data for rel, data in sources}
         suppressed: list[Finding] = []
         for rel in sorted({f.sink.path for f in findings}):
             mine = [f for f in findings if f.sink.path == rel]
             suppressed.extend(apply_suppressions(mine, inline_suppressions(rel, by_file[rel])))
+        errors = _in_order(errors, sources)
         if report is not None:
             errors = [e for e in errors if e.path in report or e.path == "."]
             analyzed = [a for a in analyzed if a in report]
         return ProjectOutcome(suppressed, errors, sorted(analyzed))
+
+
+# The stages of a run, in order, as `_Phases` is told they end.
+STAGES = ("prefilter", "check skipped", "parse", "scan+index", "build", "link", "solve")
+
+
+class _Phases:
+    """Marks the end of each stage: ``LEAKCHECK_TIMING=1`` prints its wall time on stderr
+    (for the benchmark), and a progress callback hears ``(next stage, stages done,
+    stages)`` — per-file work runs inside the worker pool, so the bar counts stages."""
+
+    def __init__(self, progress: ProgressCallback | None = None) -> None:
+        self.on = bool(os.environ.get("LEAKCHECK_TIMING"))
+        self.last = time.perf_counter()
+        self.progress = progress
+        self.done = 0
+        if progress:
+            progress(STAGES[0], 0, len(STAGES))
+
+    def __call__(self, name: str) -> None:
+        if self.on:
+            now = time.perf_counter()
+            print(f"leakcheck timing: {name} {now - self.last:.3f}s", file=sys.stderr)
+            self.last = now
+        self.done += 1
+        if self.progress:
+            upcoming = STAGES[min(self.done, len(STAGES) - 1)]
+            self.progress(upcoming, min(self.done, len(STAGES)), len(STAGES))
+
+
+def _link_key(link_in: LinkIn) -> tuple:
+    return (sorted(link_in.registered), sorted(link_in.factories), repr(link_in.constants),
+            sorted(link_in.properties))
+
+
+def _in_order(errors: list[FileError], sources: list[tuple[str, bytes]]) -> list[FileError]:
+    """Per-file errors in the order the files come (as one pass over the files gives them)."""
+    order = {rel: i for i, (rel, _) in enumerate(sources)}
+    return sorted(errors, key=lambda e: order.get(e.path, len(order)))
 
 
 def _sorted(findings: list[Finding]) -> tuple[Finding, ...]:
@@ -229,7 +394,6 @@ def _check_paths(options: Options, progress: ProgressCallback | None = None) -> 
     if vocab:
         rules = with_vocabulary(rules, vocab.cot_fields, vocab.graders, vocab.sanitizers,
                                 vocab.sanctioned_graders)
-    analyzer = Analyzer(rules)
     excludes = (config.exclude or ()) + config.extend_exclude + options.exclude
     defaults = config.exclude is None
     found = discover(options.paths, exclude=excludes, use_default_excludes=defaults)
@@ -262,6 +426,13 @@ def _check_paths(options: Options, progress: ProgressCallback | None = None) -> 
     if report is not None:
         errors = [e for e in errors if e.path in report or (e.kind == "read" and
                   e.path in found.missing)]
+    cache = Cache(None)
+    if options.cache:
+        cache = Cache(Path(options.cache_dir) if options.cache_dir else
+                      default_cache_dir(found.root))
+    jobs = default_jobs() if options.jobs is None else max(1, options.jobs)
+    analyzer = Analyzer(rules, prefilter=options.prefilter, jobs=min(jobs, max(1, len(
+        sources) // 8)), cache=cache)
     outcome = analyzer.analyze_project(found.root, sources, report, progress)
     errors.extend(outcome.errors)
     by_file = dict(sources)

@@ -180,6 +180,13 @@ def _describe_rules(rule_paths: tuple[str, ...], list_rules: bool,
               help="Run the examples embedded in the loaded packs (with --rules, yours) and exit.")
 @click.option("--explain", "explain_id", metavar="RULE",
               help="Explain a rule (what it finds, why it matters, an example, the fix).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Worker processes for per-file work (default: one per core).")
+@click.option("--no-cache", is_flag=True,
+              help="Neither read nor write the cache of per-file results.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=str), metavar="DIR",
+              help="Where to keep the cache (default: $LEAKCHECK_CACHE_DIR, else "
+                   ".leakcheck_cache in the project root).")
 @click.version_option(__version__, "--version", prog_name="leakcheck")
 @click.pass_context
 def main(
@@ -204,6 +211,9 @@ def main(
     quiet: bool,
     verbose: bool,
     statistics: bool,
+    jobs: int | None,
+    no_cache: bool,
+    cache_dir: str | None,
 ) -> None:
     """Find chain-of-thought text reaching graders in the Python files under PATHS
     (default: the current directory).
@@ -237,6 +247,7 @@ def main(
             config=config_path, use_config=not isolated,
             select=_ids(select), ignore=_ids(ignore_ids),
             builtin_rules=False if no_builtin_rules else None,
+            jobs=jobs, cache=not no_cache, cache_dir=cache_dir,
         )
         known = baselines.load_baseline(baseline_path) if baseline_path else None
         if progress_bar.wanted(quiet=quiet):

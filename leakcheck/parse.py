@@ -1,4 +1,8 @@
-"""bytes -> libcst Module plus positions; every failure becomes a FileError, never a raise."""
+"""bytes -> libcst Module plus positions; every failure becomes a FileError, never a raise.
+
+Positions come from :mod:`leakcheck.positions` (libcst's ``PositionProvider`` ranges, computed
+without the metadata wrapper's whole-tree visit and made into ``CodeRange`` only on demand).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,8 @@ import re
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
+from leakcheck.positions import Positions, positions
 from leakcheck.types import FileError
 
 _AT = re.compile(r"error at (\d+):(\d+)")
@@ -20,7 +24,7 @@ _DEEP_RUN = re.compile(rb"(?:[(\[{][ \t\r\n\\]*){%d}" % (MAX_NESTING + 1))
 @dataclass(frozen=True, slots=True)
 class Parsed:
     module: cst.Module
-    positions: dict[cst.CSTNode, CodeRange]
+    positions: Positions
 
 
 def parse_source(path: str, data: bytes) -> Parsed | FileError:
@@ -44,11 +48,10 @@ def parse_source(path: str, data: bytes) -> Parsed | FileError:
     except Exception as exc:  # libcst internals: report, keep the run going
         return FileError(path, 1, 1, "syntax", f"cannot parse: {type(exc).__name__}: {exc}")
     try:
-        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-        positions = dict(wrapper.resolve(PositionProvider))
+        ranges = positions(module)
     except RecursionError:
         return FileError(path, 1, 1, "internal", "source is nested too deeply to analyze")
-    return Parsed(wrapper.module, positions)
+    return Parsed(module, ranges)
 
 
 def _syntax_location(exc: cst.ParserSyntaxError, data: bytes) -> tuple[int, int, str]:

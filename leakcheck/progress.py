@@ -18,8 +18,9 @@ from collections.abc import Mapping
 from typing import IO, Any
 
 DELAY = 0.5
-_PHASES = {"parse": "parsing", "index": "indexing", "analyze": "analyzing",
-           "link": "linking calls", "solve": "finding paths"}
+_PHASES = {"prefilter": "pre-filtering", "check skipped": "checking", "parse": "parsing",
+           "scan+index": "indexing", "build": "analyzing", "link": "linking calls",
+           "solve": "finding paths"}
 
 
 def wanted(stream: IO[str] | None = None, env: Mapping[str, str] | None = None, *,

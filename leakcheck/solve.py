@@ -31,8 +31,13 @@ class _Reach:
     order: list[NodeId]  # BFS order from the target
 
 
-def _reach(graph: nx.DiGraph, targets: Iterable[NodeId], stop: NodeId | None = None) -> _Reach:
+def _reach(graph: nx.DiGraph, targets: Iterable[NodeId], stop: NodeId | None = None,
+           preds: dict[NodeId, list[NodeId]] | None = None) -> _Reach:
+    """``preds``: memo of each node's sorted predecessors, shared by searches over one graph
+    (performance only: sorting by repr dominated the solver)."""
     parents: dict[NodeId, NodeId] = {}
+    if preds is None:
+        preds = {}
     order = sorted(targets, key=repr)
     seen = set(order)
     queue = deque(order)
@@ -42,7 +47,10 @@ def _reach(graph: nx.DiGraph, targets: Iterable[NodeId], stop: NodeId | None = N
             break
         if node not in graph:
             continue
-        for pred in sorted(graph.predecessors(node), key=repr):
+        ordered = preds.get(node)
+        if ordered is None:
+            ordered = preds[node] = sorted(graph.predecessors(node), key=repr)
+        for pred in ordered:
             if pred not in seen:
                 seen.add(pred)
                 parents[pred] = node
@@ -60,6 +68,7 @@ class Solver:
         self.bases = bases
         self.functions = functions
         self.by_kind = {r.kind: r for r in rules.rules}
+        self._preds: dict[NodeId, list[NodeId]] = {}  # the graph is fixed while solving
 
     # -- node descriptions ---------------------------------------------------------
     def describe(self, node: NodeId) -> Step:
@@ -91,7 +100,7 @@ class Solver:
         if data is None or depth > MAX_EXPANSION_DEPTH:
             return [root]
         ends = component(data.ret, path)
-        reach = _reach(self.graph, ends, stop=root)
+        reach = _reach(self.graph, ends, stop=root, preds=self._preds)
         if root not in reach.parents and root not in ends:
             return [root]
         chain = [root]
@@ -150,7 +159,7 @@ class Solver:
         for record in sorted(sinks, key=lambda r: r.node):
             if record.node not in tainted:
                 continue  # no source reaches it: skip the backward search
-            reach = _reach(graph, [record.node])
+            reach = _reach(graph, [record.node], preds=self._preds)
             sources = [n for n in reach.order if n in graph
                        and graph.nodes[n].get("source_kind") in self.by_kind]
             if not sources:

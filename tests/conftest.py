@@ -8,8 +8,11 @@ tests that need it rather than skipping them, so a broken layout cannot pass uns
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -18,6 +21,11 @@ import pytest
 # instead of being approximated, so new syntax cannot slip past the builder unnoticed.
 # Set before leakcheck is imported: graph/exprs.py reads it once.
 os.environ.setdefault("LEAKCHECK_STRICT", "1")
+# The CLI caches per-file results in the project by default: during the tests that would be
+# tests/fixtures/**/.leakcheck_cache, so the suite keeps its cache in a throwaway directory.
+_CACHE = tempfile.mkdtemp(prefix="leakcheck-test-cache-")
+os.environ.setdefault("LEAKCHECK_CACHE_DIR", _CACHE)
+atexit.register(shutil.rmtree, _CACHE, True)
 
 REPO = Path(__file__).resolve().parents[1]
 SARIF_SCHEMA = Path(__file__).resolve().parents[2] / "shared" / "sarif" / "sarif-schema-2.1.0.json"

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from leakcheck.graph.walk import walk
 from leakcheck.ruleset.match import Vocabulary
 
 
@@ -289,7 +290,7 @@ def _top_level(module: cst.Module, out: ModuleScan, module_name: str, is_package
 def scan_module(module: cst.Module, vocab: Vocabulary, module_name: str = "",
                 is_package: bool = False) -> ModuleScan:
     scanner = _Scanner(vocab)
-    module.visit(scanner)
+    walk(module, scanner)  # a read-only pass: module.visit would rebuild every node
     out = scanner.finish()
     _top_level(module, out, module_name, is_package)
     return out

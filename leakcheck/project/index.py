@@ -24,6 +24,9 @@ class ProjectIndex:
     def __init__(self) -> None:
         self.scans: dict[str, ModuleScan] = {}  # primary module name -> scan
         self.alias: dict[str, str] = {}  # any module name -> primary
+        # @property names of modules that are not analyzed (the pre-filter skipped them):
+        # properties are project-wide link input
+        self.extra_properties: set[str] = set()
 
     def add(self, primary: str, aliases: tuple[str, ...], scan: ModuleScan) -> None:
         self.scans[primary] = scan
@@ -67,7 +70,7 @@ class ProjectIndex:
             return cached
         registered: set[str] = set()
         factories: set[str] = set()
-        properties: set[str] = set()
+        properties: set[str] = set(self.extra_properties)
         for mod, scan in self.scans.items():
             properties |= scan.properties
             for names, out in ((scan.registered_names, registered),

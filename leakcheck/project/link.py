@@ -65,6 +65,10 @@ class Linker:
         self._callables_ready = False
         self.linked: set[tuple] = set()
         self._summaries: dict[tuple[str, tuple[str, ...]], frozenset] = {}
+        self._root_order: dict[frozenset, tuple] = {}
+        # function -> the paths it has summaries for (dropping an SCC member's summaries
+        # without scanning every summary: performance only)
+        self._summary_paths: dict[str, set[tuple[str, ...]]] = defaultdict(set)
         self.library_sites: set[tuple] = set()  # result bases of calls outside the project
         self._mro: dict[str, tuple[str, ...]] = {}
 
@@ -311,7 +315,15 @@ class Linker:
                     queue.append(pred)
         result = frozenset(roots)
         self._summaries[key] = result
+        self._summary_paths[func].add(path)
         return result
+
+    def _sorted_roots(self, roots: frozenset) -> tuple:
+        """``sorted(roots, key=repr)``, memoized by value (performance only)."""
+        out = self._root_order.get(roots)
+        if out is None:
+            out = self._root_order[roots] = tuple(sorted(roots, key=repr))
+        return out
 
     def _foreign(self, base: tuple, func: str) -> bool:
         if base[0] == "param":
@@ -373,7 +385,7 @@ class Linker:
             if data is None:
                 continue
             actual = self.bind(data.params, site)
-            for root in sorted(self.summary(callee, path), key=repr):
+            for root in self._sorted_roots(self.summary(callee, path)):
                 if root[0] == "sym" and root[1][:2] == ("param", callee):
                     value = actual.get(root[1][2])
                     if value is not None:
@@ -425,8 +437,8 @@ class Linker:
             members = sorted(condensed.nodes[scc]["members"])
             for _ in range(MAX_SCC_ROUNDS):
                 for m in members:  # summaries of this SCC may grow with each round
-                    for key in [k for k in self._summaries if k[0] == m]:
-                        del self._summaries[key]
+                    for path in self._summary_paths.pop(m, ()):
+                        self._summaries.pop((m, path), None)
                 changed = False
                 for m in members:
                     for site in by_caller.get(m, ()):

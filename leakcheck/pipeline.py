@@ -1,0 +1,308 @@
+"""Per-module work (pre-filter facts, parse, scan, build) and where it runs.
+
+Every function here is a pure function of one file's bytes, its module name, the rule set and
+(for building) its LinkIn, so its result can be cached by those inputs and computed in any
+process. A :class:`Worker` holds the parsed modules of the files it owns between the scan and
+the build phase; :class:`Pool` runs one worker in this process (``jobs=1``) or one per
+forked child process, each owning a fixed, size-balanced share of the files. Results are
+merged in file order, so the output does not depend on the number of jobs.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+import pickle
+import sys
+import threading
+import traceback
+from dataclasses import dataclass, replace
+from typing import Any
+
+import networkx as nx
+
+from leakcheck.graph.builder import LinkIn
+from leakcheck.graph.context import CallSite, ClassData, FunctionData, SinkRecord
+from leakcheck.graph.module import build_module
+from leakcheck.graph.regex import RegexReader
+from leakcheck.graph.scan import ModuleScan, scan_module
+from leakcheck.parse import Parsed, parse_source
+from leakcheck.prefilter import FileFacts, Vocab, check_skipped, file_facts
+from leakcheck.ruleset import RuleSet
+from leakcheck.ruleset.match import Vocabulary
+from leakcheck.types import FileError
+
+RECURSION_LIMIT = 50000
+STACK_BYTES = 512 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """A file's pre-filter facts, reduced to the module heads it names (small to cache)."""
+
+    source: bool
+    sink: bool
+    heads: tuple[bytes, ...]
+    relative: tuple[tuple[int, str], ...]
+
+
+@dataclass
+class Built:
+    """What linking and solving need of a built module (no CST: picklable and small)."""
+
+    path: str
+    module_name: str
+    graph: nx.DiGraph
+    sinks: dict[tuple, SinkRecord]
+    callsites: dict[tuple, CallSite]
+    functions: dict[str, FunctionData]
+    classes: dict[str, ClassData]
+    bases: dict[tuple, tuple]
+
+    def qualname(self, scope: str) -> str:
+        return f"{self.module_name}.{scope}" if scope else self.module_name
+
+
+def portable(scan: ModuleScan) -> ModuleScan:
+    """The part of a scan the project index reads (lambda ids only mean something to the
+    process that parsed the module)."""
+    return replace(scan, registered_lambdas=set())
+
+
+class Worker:
+    def __init__(self, rules: RuleSet, sources: list[tuple[str, bytes]],
+                 heads: frozenset[bytes] = frozenset()) -> None:
+        self.rules = rules
+        self.sources = sources
+        self.heads = heads
+        self.vocab = Vocabulary(rules)
+        self.regex = RegexReader(self.vocab)
+        self.pvocab = Vocab.from_rules(rules)
+        self.parsed: dict[int, Parsed] = {}
+        self.scans: dict[int, ModuleScan] = {}
+
+    # -- pre-filter --------------------------------------------------------------------
+    def facts(self, items: list[int]) -> dict[int, Facts]:
+        out = {}
+        for idx in items:
+            f: FileFacts = file_facts(self.sources[idx][1], self.pvocab)
+            out[idx] = Facts(f.source, f.sink, tuple(sorted(f.runs & self.heads)), f.relative)
+        return out
+
+    def check(self, items: list[int]) -> dict[int, object]:
+        """Skipped files: their property names, or their parse error / parse result."""
+        out: dict[int, object] = {}
+        for idx in items:
+            rel, data = self.sources[idx]
+            props = check_skipped(data)
+            if props is not None:
+                out[idx] = props
+                continue
+            result = parse_source(rel, data)
+            out[idx] = result if isinstance(result, FileError) else "parsed"
+        return out
+
+    # -- parse and scan ------------------------------------------------------------------
+    def parse(self, items: list[int]) -> dict[int, FileError | None]:
+        out: dict[int, FileError | None] = {}
+        for idx in items:
+            if idx in self.parsed:
+                out[idx] = None
+                continue
+            rel, data = self.sources[idx]
+            result = parse_source(rel, data)
+            if isinstance(result, FileError):
+                out[idx] = result
+            else:
+                self.parsed[idx] = result
+                out[idx] = None
+        return out
+
+    def _parsed(self, idx: int) -> Parsed | FileError:
+        if idx not in self.parsed:
+            err = self.parse([idx])[idx]
+            if err is not None:
+                return err
+        return self.parsed[idx]
+
+    def scan(self, items: list[tuple[int, str]]) -> dict[int, ModuleScan | FileError]:
+        out: dict[int, ModuleScan | FileError] = {}
+        for idx, name in items:
+            rel = self.sources[idx][0]
+            p = self._parsed(idx)
+            if isinstance(p, FileError):
+                out[idx] = p
+                continue
+            try:
+                scan = scan_module(p.module, self.vocab, name, rel.endswith("__init__.py"))
+            except RecursionError:
+                out[idx] = FileError(rel, 1, 1, "internal", "source is nested too deeply")
+                continue
+            self.scans[idx] = scan
+            out[idx] = portable(scan)
+        return out
+
+    def build(self, items: list[tuple[int, str, LinkIn]]) -> dict[int, Built | FileError]:
+        out: dict[int, Built | FileError] = {}
+        for idx, name, link_in in items:
+            rel = self.sources[idx][0]
+            p = self._parsed(idx)
+            if isinstance(p, FileError):
+                out[idx] = p
+                continue
+            scan = self.scans.get(idx)
+            try:
+                if scan is None:
+                    scan = scan_module(p.module, self.vocab, name, rel.endswith("__init__.py"))
+                ctx = build_module(p.module, rel, p.positions, self.vocab, self.regex,
+                                   module_name=name, scan=scan, link_in=link_in)
+            except RecursionError:
+                out[idx] = FileError(rel, 1, 1, "internal",
+                                     "source is nested too deeply to analyze")
+                continue
+            except Exception as exc:  # an engine bug in one file must not end the run
+                out[idx] = FileError(rel, 1, 1, "internal",
+                                     f"internal error: {type(exc).__name__}: {exc}")
+                continue
+            out[idx] = Built(rel, name, ctx.graph, ctx.sinks, ctx.callsites, ctx.functions,
+                             ctx.classes, ctx.bases)
+            # the tree is no longer needed: free it as the build goes
+            self.parsed.pop(idx, None)
+            self.scans.pop(idx, None)
+        return out
+
+
+def _serve(conn: Any, worker: Worker) -> None:
+    while True:
+        try:
+            msg = conn.recv()
+        except EOFError:
+            return
+        if msg is None:
+            return
+        method, items = msg
+        try:
+            # each result pickled on its own, here in parallel: the parent stores these bytes
+            # in the cache as they are and unpickles them once
+            result = getattr(worker, method)(items)
+            conn.send(("ok", {i: pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)
+                              for i, v in result.items()}))
+        except BaseException as exc:  # reported in the parent as an internal error
+            conn.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
+
+
+def _child(conn: Any, worker: Worker) -> None:
+    gc.disable()  # as in the parent (see Analyzer.analyze_project)
+    gc.freeze()  # what the fork inherited is never collected: leave its pages shared
+    sys.setrecursionlimit(RECURSION_LIMIT)
+    threading.stack_size(STACK_BYTES)
+    t = threading.Thread(target=_serve, args=(conn, worker), name="leakcheck-worker")
+    t.start()
+    t.join()
+    os._exit(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Pickled:
+    """A result as a worker process pickled it."""
+
+    data: bytes
+
+    def load(self) -> Any:
+        return pickle.loads(self.data)
+
+
+def unwrap(value: Any) -> Any:
+    return value.load() if isinstance(value, Pickled) else value
+
+
+class WorkerFailed(RuntimeError):
+    pass
+
+
+class Pool:
+    """``jobs`` workers; ``jobs <= 1`` (or no ``fork`` on this platform) runs in-process."""
+
+    def __init__(self, rules: RuleSet, sources: list[tuple[str, bytes]], jobs: int,
+                 heads: frozenset[bytes] = frozenset()) -> None:
+        self.sources = sources
+        self.local = Worker(rules, sources, heads)
+        self.conns: list[Any] = []
+        self.procs: list[Any] = []
+        if jobs > 1 and "fork" in multiprocessing.get_all_start_methods():
+            ctx = multiprocessing.get_context("fork")
+            for _ in range(jobs):
+                parent, child = ctx.Pipe()
+                proc = ctx.Process(target=_child, args=(child, self.local), daemon=True)
+                proc.start()
+                child.close()
+                self.conns.append(parent)
+                self.procs.append(proc)
+        self.jobs = max(1, len(self.conns))
+        self.owner: dict[int, int] = {}
+
+    def _balance(self, items: list[int], owner: dict[int, int]) -> None:
+        """Give each file a worker, balancing bytes (largest first)."""
+        load = [0] * self.jobs
+        for idx in sorted(items, key=lambda i: (-len(self.sources[i][1]), i)):
+            if idx in owner:
+                continue
+            w = min(range(self.jobs), key=lambda j: (load[j], j))
+            owner[idx] = w
+            load[w] += len(self.sources[idx][1])
+
+    def run(self, method: str, items: list, key=lambda item: item, sticky: bool = True) -> dict:
+        """Call ``method`` on the workers of ``items`` (all at once) and merge the results:
+        objects in-process, :class:`Pickled` from worker processes. ``sticky``: a file keeps
+        its worker from one call to the next (the worker holds its parsed tree between
+        scanning and building)."""
+        if not items:
+            return {}
+        if not self.conns:
+            return getattr(self.local, method)(items)
+        owner = self.owner if sticky else {}
+        self._balance([key(i) for i in items], owner)
+        shares: list[list] = [[] for _ in range(self.jobs)]
+        for item in items:
+            shares[owner[key(item)]].append(item)
+        busy = []
+        for w, share in enumerate(shares):
+            if share:
+                self.conns[w].send((method, share))
+                busy.append(w)
+        out: dict = {}
+        failure = None
+        for w in busy:
+            try:
+                status, value = self.conns[w].recv()
+            except EOFError:
+                status, value = "error", "a worker process ended unexpectedly"
+            if status == "ok":
+                out.update({i: Pickled(b) for i, b in value.items()})
+            else:
+                failure = value
+        if failure is not None:
+            raise WorkerFailed(failure)
+        return out
+
+    def close(self) -> None:
+        for conn in self.conns:
+            try:
+                conn.send(None)
+                conn.close()
+            except OSError:
+                pass
+        for proc in self.procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+        self.conns = []
+        self.procs = []
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)

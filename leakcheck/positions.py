@@ -1,0 +1,137 @@
+"""Node positions for a libcst Module, the same as ``PositionProvider`` at a fraction of the cost.
+
+``MetadataWrapper.resolve(PositionProvider)`` runs a whole visit of the tree (which rebuilds
+every node) and then a code generation pass that allocates a ``CodeRange`` and two
+``CodePosition`` objects per node, splits every token with a regular expression and enters a
+generator-based context manager per syntactic node. Here the same code generation runs
+against a lean state: tokens without a newline only move the column, positions are plain
+tuples, and a ``CodeRange`` is made only for the nodes whose span is asked for
+(:class:`Positions`), which are the few that become graph nodes. The recorded ranges are
+identical to libcst's (``tests/test_positions.py`` compares them on every fixture).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import libcst as cst
+from libcst._nodes.internal import CodegenState
+from libcst.metadata import CodePosition, CodeRange
+
+_NEWLINE = re.compile(r"\r\n?|\n")
+
+Raw = tuple[int, int, int, int]  # start line, start column, end line, end column
+
+
+class Positions:
+    """CST node -> ``CodeRange``, made on demand from the raw tuples (a Mapping's ``get``,
+    ``[]``, ``in`` and ``len``: what the graph builder uses)."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: dict[cst.CSTNode, Raw]) -> None:
+        self._raw = raw
+
+    def get(self, node: cst.CSTNode, default: CodeRange | None = None) -> CodeRange | None:
+        r = self._raw.get(node)
+        if r is None:
+            return default
+        return CodeRange(CodePosition(r[0], r[1]), CodePosition(r[2], r[3]))
+
+    def __getitem__(self, node: cst.CSTNode) -> CodeRange:
+        rng = self.get(node)
+        if rng is None:
+            raise KeyError(node)
+        return rng
+
+    def __contains__(self, node: object) -> bool:
+        return node in self._raw
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __iter__(self) -> Iterator[cst.CSTNode]:
+        return iter(self._raw)
+
+    def raw(self, node: cst.CSTNode) -> Raw | None:
+        return self._raw.get(node)
+
+
+class _Record:
+    """``record_syntactic_position`` without a generator per call."""
+
+    __slots__ = ("end_node", "node", "start", "start_node", "state")
+
+    def __init__(self, state: _State, node: cst.CSTNode, start_node: cst.CSTNode | None,
+                 end_node: cst.CSTNode | None) -> None:
+        self.state = state
+        self.node = node
+        self.start_node = start_node
+        self.end_node = end_node
+
+    def __enter__(self) -> None:
+        self.start = (self.state.line, self.state.column)
+
+    def __exit__(self, *exc: object) -> None:
+        state = self.state
+        computed = state.computed
+        if self.start_node is not None:
+            s = computed[self.start_node]
+            start = (s[0], s[1])
+        else:
+            start = self.start
+        if self.end_node is not None:
+            e = computed[self.end_node]
+            end = (e[2], e[3])
+        else:
+            end = (state.line, state.column)
+        computed[self.node] = (start[0], start[1], end[0], end[1])
+
+
+class _State(CodegenState):
+    """libcst's PositionProvidingCodegenState, with the same observable results."""
+
+    def __init__(self, module: cst.Module) -> None:
+        super().__init__(default_indent=module.default_indent,
+                         default_newline=module.default_newline)
+        self.line = 1
+        self.column = 0
+        self.stack: list[tuple[int, int]] = []
+        self.computed: dict[cst.CSTNode, Raw] = {}
+
+    def _advance(self, value: str) -> None:
+        if "\n" not in value and "\r" not in value:
+            self.column += len(value)
+            return
+        segments = _NEWLINE.split(value)
+        self.line += len(segments) - 1
+        self.column = len(segments[-1])
+
+    def add_indent_tokens(self) -> None:
+        self.tokens.extend(self.indent_tokens)
+        for token in self.indent_tokens:
+            self._advance(token)
+
+    def add_token(self, value: str) -> None:
+        self.tokens.append(value)
+        self._advance(value)
+
+    def before_codegen(self, node: cst.CSTNode) -> None:
+        self.stack.append((self.line, self.column))
+
+    def after_codegen(self, node: cst.CSTNode) -> None:
+        start = self.stack.pop()
+        if node not in self.computed:  # a syntactic position recorded inside wins
+            self.computed[node] = (start[0], start[1], self.line, self.column)
+
+    def record_syntactic_position(self, node: cst.CSTNode, *,  # type: ignore[override]
+                                  start_node: cst.CSTNode | None = None,
+                                  end_node: cst.CSTNode | None = None) -> _Record:
+        return _Record(self, node, start_node, end_node)
+
+
+def positions(module: cst.Module) -> Positions:
+    state = _State(module)
+    module._codegen(state)
+    return Positions(state.computed)

@@ -1,0 +1,253 @@
+"""Which files need parsing at all: a conservative byte-level decision made before libcst.
+
+A finding is a path from a source to a sink. Taint crosses from one module to another only
+where one of them names the other: an import (absolute or relative), a dotted reference
+through an imported package, or a bare name the engine takes as a module it cannot see. Once
+inside a module it may also leave through state any importer reads (a class's ``self``
+attributes are shared by every instance, module globals by every function, callable
+parameters by every caller), so a module that only *imports* a helper can receive what
+another importer of the same helper put there (``tests/fixtures/prefilter/shared_state``
+is such a chain: source module -> helper class <- relay module -> second helper <- sink
+module, where the relay names neither end). Closing over importers and imported modules
+alternately ends at the connected component, so the unit of the decision is the component of
+the undirected reference graph:
+
+- every file is read as bytes and cut into ASCII alphanumeric runs, split into words exactly
+  as :func:`leakcheck.words.split_words` splits identifiers and constant keys;
+- a file *may hold a source* when its words cover one of the loaded source vocabularies
+  (CoT words, parser and decoder callees, tag strings, registered-grader parameter names and
+  words, attribute chains), and *may hold a sink* when they cover a sink vocabulary (grader
+  call words, registration keywords, trainers, rubrics, decorator/registry/def words, reward
+  store words, the user's grader patterns). Everything is derived from the loaded RuleSet, the
+  user's ``[tool.leakcheck.vocabulary]`` included; a phrase counts when all its words appear
+  anywhere in the file, which only over-approximates;
+- references: a word run equal to the first part of a project module's name (``rl`` for
+  ``rl.team.rewards``) joins the file to every module under that name; ``from .x import y``
+  joins it to every module of the package it is relative to;
+- a component is analyzed when it holds a file that may hold a source and a file that may hold
+  a sink; any other component cannot produce a finding and is skipped.
+
+A skipped file is still checked: CPython's parser (about a tenth of libcst's cost) must accept
+it, or it is parsed by libcst after all and reported exactly as without the pre-filter; its
+``@property`` names are read from that tree, since they are project-wide link input.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from leakcheck.project.names import module_names
+from leakcheck.ruleset import RuleSet
+from leakcheck.ruleset.model import WordRule, WordSet
+from leakcheck.words import split_words
+
+_RUN = re.compile(rb"[A-Za-z0-9]+")
+_RELATIVE = re.compile(rb"\bfrom(?:\s|\\\r?\n)+(\.+)([\w.]*)")
+_DEEP_RUN = re.compile(rb"(?:[(\[{][ \t\r\n\\]*){201}")
+_PROPERTY_NAMES = ("property", "cached_property")
+
+Need = tuple[tuple[str, ...], ...]  # alternatives, each a set of words that must all appear
+
+
+def _phrases(ws: WordSet) -> list[tuple[str, ...]]:
+    return [tuple(p) for p in ws.phrases]
+
+
+def _rule(rule: WordRule) -> list[tuple[str, ...]]:
+    return _phrases(rule.words)
+
+
+def _names(names: Iterable[str]) -> list[tuple[str, ...]]:
+    return [split_words(n) for n in names if split_words(n)]
+
+
+@dataclass(frozen=True, slots=True)
+class Vocab:
+    """What the loaded rules make a file a possible source or sink holder."""
+
+    sources: Need
+    sinks: Need
+    sink_globs: tuple[str, ...]  # user grader patterns, matched against word runs
+
+    @classmethod
+    def from_rules(cls, rules: RuleSet) -> Vocab:
+        src: list[tuple[str, ...]] = []
+        for r in (*rules.name_sources, *rules.call_sources):
+            src += _rule(r)
+        for p in rules.parsers:
+            src += _names(p.callees)
+        for t in rules.tags:
+            for pair in t.pairs:
+                src += _names((pair.open, pair.close))
+        for reg in rules.registration_sources:
+            src += _names(reg.params) + _phrases(reg.param_words) + _names(reg.collections)
+        for d in rules.decoders:
+            src += _names(d.callees | d.batch_callees | d.any_receiver_callees)
+        for a in rules.attribute_sources:
+            words = tuple(w for part in a.chain if part != "[]" for w in split_words(part))
+            if words:
+                src.append(words)
+        snk: list[tuple[str, ...]] = []
+        for r in rules.call_sinks:
+            snk += _rule(r)
+        for reg in rules.registration_sinks:
+            snk += _names(reg.keywords | reg.trainers | reg.rubrics | reg.rubric_keywords
+                          | reg.add_functions)
+            snk += (_phrases(reg.decorator_words) + _phrases(reg.registry_words)
+                    + _rule(reg.def_rule) + _rule(reg.callable_class_rule))
+        for s in rules.stores:
+            snk += _rule(s.rule)
+        globs = tuple(p.rsplit(".", 1)[-1] for p in rules.grader_names)
+        return cls(tuple(dict.fromkeys(src)), tuple(dict.fromkeys(snk)), globs)
+
+
+def _covered(need: Need, words: set[str]) -> bool:
+    return any(all(w in words for w in alt) for alt in need)
+
+
+@dataclass(frozen=True, slots=True)
+class FileFacts:
+    source: bool
+    sink: bool
+    runs: frozenset[bytes]
+    relative: tuple[tuple[int, str], ...]  # (dots, module) of `from .x import`
+
+
+def file_facts(data: bytes, vocab: Vocab) -> FileFacts:
+    runs = frozenset(_RUN.findall(data))
+    words: set[str] = set()
+    for run in runs:
+        words.update(split_words(run.decode("ascii")))
+    sink = _covered(vocab.sinks, words)
+    if not sink and vocab.sink_globs:
+        names = [r.decode("ascii") for r in runs]
+        sink = any(fnmatch.fnmatchcase(n, g) for g in vocab.sink_globs for n in names)
+    # user patterns name identifiers with `_`, which the runs split: also try whole words
+    if not sink and vocab.sink_globs:
+        idents = {m.decode("ascii") for m in re.findall(rb"[A-Za-z0-9_]+", data)}
+        sink = any(fnmatch.fnmatchcase(n, g) for g in vocab.sink_globs for n in idents)
+    relative = tuple((len(m.group(1)), m.group(2).decode("ascii", "replace"))
+                     for m in _RELATIVE.finditer(data))
+    return FileFacts(_covered(vocab.sources, words), sink, runs, relative)
+
+
+class _Components:
+    def __init__(self) -> None:
+        self.parent: dict[object, object] = {}
+
+    def find(self, x: object) -> object:
+        parent = self.parent
+        parent.setdefault(x, x)
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    def union(self, a: object, b: object) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb, key=repr)] = min(ra, rb, key=repr)
+
+
+def module_heads(rel: str, root: Path) -> tuple[str, ...]:
+    """Every name a file answers to as a module (what ``analyze_project`` may give it)."""
+    primary, aliases = module_names(rel, root)
+    full = ".".join(Path(rel).with_suffix("").parts)
+    return (primary, *aliases, full)
+
+
+def heads_of(names: dict[str, tuple[str, ...]]) -> frozenset[bytes]:
+    return frozenset(m.split(".", 1)[0].encode() for mods in names.values() for m in mods)
+
+
+def needed(facts: dict[str, FileFacts | object], names: dict[str, tuple[str, ...]],
+           root: Path) -> set[str]:
+    """The files of every component that holds a possible source and a possible sink.
+    ``facts`` values have ``source``, ``sink``, ``relative`` and ``heads`` (or ``runs``)."""
+    comps = _Components()
+    for rel, mods in names.items():
+        comps.find(("file", rel))
+        for mod in mods:
+            comps.union(("file", rel), ("head", mod.split(".", 1)[0].encode()))
+    all_heads = heads_of(names)
+    for rel, f in facts.items():
+        named = getattr(f, "heads", None)
+        if named is None:
+            named = f.runs & all_heads  # type: ignore[union-attr]
+        for head in named:
+            comps.union(("file", rel), ("head", head))
+        if f.relative:  # type: ignore[union-attr]
+            primary = names[rel][0] if rel in names else ""
+            parts = primary.split(".") if primary else []
+            is_pkg = rel.endswith("__init__.py")
+            for dots, module in f.relative:  # type: ignore[union-attr]
+                keep = len(parts) - dots + (1 if is_pkg else 0)
+                base = parts[:max(0, keep)] + ([module] if module else [])
+                head = (base[0] if base else "").encode()
+                if head:
+                    comps.union(("file", rel), ("head", head))
+    has_source: set[object] = set()
+    has_sink: set[object] = set()
+    for rel, f in facts.items():
+        c = comps.find(("file", rel))
+        if f.source:  # type: ignore[union-attr]
+            has_source.add(c)
+        if f.sink:  # type: ignore[union-attr]
+            has_sink.add(c)
+    keep = has_source & has_sink
+    return {rel for rel in facts if comps.find(("file", rel)) in keep}
+
+
+def needed_files(root: Path, sources: list[tuple[str, bytes]], rules: RuleSet) -> set[str]:
+    """The files (relative paths) of every component that may hold a finding."""
+    vocab = Vocab.from_rules(rules)
+    facts = {rel: file_facts(data, vocab) for rel, data in sources}
+    names = {rel: module_heads(rel, root) for rel, _ in sources}
+    return needed(facts, names, root)
+
+
+def _dotted(node: ast.expr) -> tuple[str, ...] | None:
+    """leakcheck.graph.scan.dotted_name over CPython's tree."""
+    parts: list[str] = []
+    cur: ast.expr = node
+    while True:
+        if isinstance(cur, ast.Name):
+            parts.append(cur.id)
+            return tuple(reversed(parts))
+        if isinstance(cur, ast.Attribute):
+            parts.append(cur.attr)
+            cur = cur.value
+        elif isinstance(cur, ast.Call):
+            cur = cur.func
+        elif isinstance(cur, ast.Subscript):
+            cur = cur.value
+        else:
+            return tuple(reversed(parts)) if parts else None
+
+
+def check_skipped(data: bytes) -> frozenset[str] | None:
+    """The ``@property`` names of a file that is not analyzed, or None when CPython's
+    parser does not accept it (the caller then parses it the usual way, for its error)."""
+    if b"\0" in data or _DEEP_RUN.search(data):
+        return None
+    try:
+        tree = compile(data, "<leakcheck>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, UnicodeError, LookupError):
+        return None
+    if b"property" not in data:
+        return frozenset()
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for dec in node.decorator_list:
+                name = _dotted(dec)
+                if name and name[-1] in _PROPERTY_NAMES:
+                    found.add(node.name)
+    return frozenset(found)

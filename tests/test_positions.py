@@ -1,0 +1,69 @@
+"""Positions and the read-only walk are performance rewrites of libcst machinery: they must
+give exactly what libcst gives, on every fixture file and on leakcheck's own source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import libcst as cst
+import pytest
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from leakcheck.graph import scan
+from leakcheck.positions import positions
+from leakcheck.ruleset import load_ruleset
+from leakcheck.ruleset.match import Vocabulary
+
+REPO = Path(__file__).resolve().parents[1]
+FILES = sorted([*(REPO / "tests" / "fixtures").rglob("*.py"), *(REPO / "leakcheck").rglob(
+    "*.py")])
+
+
+def _modules() -> list[tuple[Path, cst.Module]]:
+    out = []
+    for f in FILES:
+        try:
+            out.append((f, cst.parse_module(f.read_bytes())))
+        except Exception:  # the deliberately broken fixtures
+            continue
+    return out
+
+
+MODULES = _modules()
+
+
+def test_there_are_many_files() -> None:
+    assert len(MODULES) > 100
+
+
+@pytest.mark.parametrize("path,module", MODULES, ids=[str(p.relative_to(REPO))
+                                                     for p, _ in MODULES])
+def test_positions_equal_libcst(path: Path, module: cst.Module) -> None:
+    expected = dict(MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider))
+    mine = positions(module)
+    assert len(mine) == len(expected)
+    assert all(mine.get(node) == rng for node, rng in expected.items())
+    assert all(mine[node] == rng for node, rng in list(expected.items())[:50])
+
+
+def test_positions_of_tricky_text() -> None:
+    code = 'x = (1,\r\n  2)\r\ny = """a\nb"""; z = f"{x!r:>{y}}"\n\n@d\nclass C:\n    pass\n'
+    module = cst.parse_module(code)
+    expected = dict(MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider))
+    mine = positions(module)
+    assert {n: mine.get(n) for n in expected} == expected
+    assert mine.get(cst.Name("unrelated")) is None
+
+
+def _old_scan(module: cst.Module, vocab: Vocabulary) -> scan.ModuleScan:
+    scanner = scan._Scanner(vocab)
+    module.visit(scanner)
+    out = scanner.finish()
+    scan._top_level(module, out, "m", False)
+    return out
+
+
+def test_walk_scan_equals_visitor_scan() -> None:
+    vocab = Vocabulary(load_ruleset(()))
+    for _path, module in MODULES:
+        assert scan.scan_module(module, vocab, "m") == _old_scan(module, vocab)

@@ -1,0 +1,139 @@
+"""Pre-filter, cache and parallelism change how fast, never what: every fixture project (and
+the intra-module fixture tree) gives byte-identical JSON with and without each of them."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+import pytest
+
+from leakcheck.api import Options, check_paths
+from leakcheck.prefilter import Vocab, file_facts, needed_files
+from leakcheck.report.json import JsonReporter
+from leakcheck.ruleset import load_ruleset
+from leakcheck.ruleset.load import with_vocabulary
+from leakcheck.types import CheckResult
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures"
+SHARED = FIXTURES / "prefilter" / "shared_state"
+TREES = sorted([*(FIXTURES / "projects").iterdir(), *(FIXTURES / "prefilter").iterdir(),
+                FIXTURES / "intra", FIXTURES / "examples"])
+TREES = [t for t in TREES if t.is_dir()]
+
+
+def render(result: CheckResult) -> str:
+    data = json.loads(JsonReporter().render(result, color=False))
+    data.pop("elapsed_seconds", None)
+    data.get("summary", {}).pop("elapsed_seconds", None)
+    return json.dumps(data, sort_keys=True, indent=1)
+
+
+@functools.cache
+def run(tree: Path, **kw) -> str:
+    return render(check_paths(Options(paths=(str(tree),), **kw)))
+
+
+@pytest.mark.parametrize("tree", TREES, ids=[str(t.relative_to(FIXTURES)) for t in TREES])
+@pytest.mark.parametrize("variant", ["prefilter", "jobs2", "jobs2-prefilter-off"])
+def test_same_output(tree: Path, variant: str) -> None:
+    plain = run(tree, prefilter=False, jobs=1)
+    kw = {"prefilter": {"prefilter": True, "jobs": 1},
+          "jobs2": {"prefilter": True, "jobs": 2},
+          "jobs2-prefilter-off": {"prefilter": False, "jobs": 2}}[variant]
+    assert run(tree, **kw) == plain
+
+
+@pytest.mark.parametrize("tree", TREES, ids=[str(t.relative_to(FIXTURES)) for t in TREES])
+def test_same_output_cold_and_warm_cache(tree: Path, tmp_path: Path) -> None:
+    plain = run(tree, prefilter=False, jobs=1)
+    opts = Options(paths=(str(tree),), cache=True, cache_dir=str(tmp_path / "c"))
+    assert render(check_paths(opts)) == plain  # cold: fills the cache
+    assert render(check_paths(opts)) == plain  # warm
+
+
+def test_fixture_trees_have_findings() -> None:
+    """The equality above would be empty on trees without findings."""
+    with_findings = [t for t in TREES if json.loads(run(t, prefilter=False, jobs=1))["findings"]]
+    assert len(with_findings) >= len(TREES) - 1
+
+
+def _needed(root: Path, rules=None) -> set[str]:
+    sources = [(p.relative_to(root).as_posix(), p.read_bytes()) for p in sorted(
+        root.rglob("*.py"))]
+    return needed_files(root, sources, rules or load_ruleset(()))
+
+
+def test_relay_through_shared_helpers_is_kept() -> None:
+    """relay.py has no vocabulary word and nobody imports it; it only imports two helpers, one
+    also imported by the source module, the other by the sink module. Closing over what the
+    source/sink files import and what imports those would still miss it: only the connected
+    component keeps it, and the finding depends on it."""
+    kept = _needed(SHARED)
+    assert kept == {"box.py", "collect.py", "grading.py", "relay.py", "shelf.py"}
+    result = check_paths(Options(paths=(str(SHARED),)))
+    assert any(f.sink.path == "grading.py" and f.rule_id == "LC101" for f in result.findings)
+    assert any(s.span.path == "relay.py" for f in result.findings for s in f.path)
+    without_relay = check_paths(Options(paths=(str(SHARED),), exclude=("relay.py",)))
+    assert not any(f.sink.path == "grading.py" for f in without_relay.findings)
+
+
+def test_skipped_files_are_checked_and_counted() -> None:
+    result = check_paths(Options(paths=(str(SHARED),)))
+    assert "kernels.py" in result.files and "lonely_reward.py" in result.files
+    assert [(e.path, e.line, e.kind) for e in result.file_errors] == [
+        ("broken_tool.py", 2, "syntax")]
+
+
+def test_projects_are_not_all_skipped_or_all_kept() -> None:
+    """On the fixture projects the pre-filter keeps every file that can matter; on the
+    shared-state fixture it skips the components that cannot (so it is not a no-op)."""
+    for project in (FIXTURES / "projects").iterdir():
+        files = {p.relative_to(project).as_posix() for p in project.rglob("*.py")}
+        assert _needed(project), project.name
+        assert _needed(project) <= files
+    assert {"kernels.py", "lonely_reward.py", "broken_tool.py"}.isdisjoint(_needed(SHARED))
+
+
+def test_vocabulary_comes_from_the_rules(tmp_path: Path) -> None:
+    """A user CoT word makes a file a possible source; the built-in packs alone do not."""
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (tmp_path / "musings.py").write_text(
+        "def run(msg, judge):\n    musing = msg.musing\n    return judge(musing)\n")
+    rules = load_ruleset(())
+    assert _needed(tmp_path, rules) == set()
+    assert _needed(tmp_path, with_vocabulary(rules, cot_fields=["musing"])) == {"musings.py"}
+    vocab = Vocab.from_rules(with_vocabulary(rules, graders=["*_checker"]))
+    assert file_facts(b"x = answer_checker(y)\n", vocab).sink
+    assert not file_facts(b"x = answer_check(y)\n", vocab).sink
+
+
+@pytest.mark.parametrize("code,source,sink", [
+    (b"s.split('</think>')[0]", True, False),
+    (b"d['reasoningContent']", True, False),
+    (b"tok.batch_decode(ids)", True, False),
+    (b"out.outputs[0].text", True, False),
+    (b"GRPOTrainer(model, reward_funcs=fs)", False, True),
+    (b"self.attn_weights = w", False, False),
+    (b"batch['token_level_scores'] = v", False, True),
+    (b"x = format(y)  # transform, norm, informal", False, False),
+])
+def test_file_facts(code: bytes, source: bool, sink: bool) -> None:
+    facts = file_facts(code, Vocab.from_rules(load_ruleset(())))
+    assert (facts.source, facts.sink) == (source, sink)
+
+
+def test_exclude_matcher_equals_fnmatch_loop() -> None:
+    from leakcheck.discover import DEFAULT_EXCLUDES, _excluded, _excluded_slow
+
+    patterns = [DEFAULT_EXCLUDES, ("scripts/*", "tests/fixtures", "*_pb2.py", "gen?/"),
+                ("a/b/", "[!x]*.py"), ()]
+    paths = ["src/pkg/mod.py", ".venv/lib/x.py", "build", "pkg.egg-info/PKG", "scripts/run.py",
+             "tests/fixtures/a/b.py", "tests/fixturesx/a.py", "x_pb2.py", "gen1/m.py",
+             "a/b/c.py", "a/bc.py", "xy.py", "yz.py", "deep/node_modules/q.py", "ok/.tox"]
+    for pats in patterns:
+        for rel in paths:
+            parts = tuple(rel.split("/"))
+            assert _excluded(parts, rel, pats) == _excluded_slow(parts, rel, pats), (pats, rel)
