@@ -41,6 +41,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from leakcheck.parse import suspect_chain
 from leakcheck.project.names import module_names
 from leakcheck.ruleset import RuleSet
 from leakcheck.ruleset.model import WordRule, WordSet
@@ -235,8 +236,8 @@ def _dotted(node: ast.expr) -> tuple[str, ...] | None:
 def check_skipped(data: bytes) -> frozenset[str] | None:
     """The ``@property`` names of a file that is not analyzed, or None when CPython's
     parser does not accept it (the caller then parses it the usual way, for its error)."""
-    if b"\0" in data or _DEEP_RUN.search(data):
-        return None
+    if b"\0" in data or _DEEP_RUN.search(data) or suspect_chain(data):
+        return None  # parse_source decides, as it would without the pre-filter
     try:
         tree = compile(data, "<leakcheck>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
     except (SyntaxError, ValueError, RecursionError, MemoryError, UnicodeError, LookupError):

@@ -107,6 +107,34 @@ def test_deeply_nested_source_is_a_file_error_not_a_crash(tmp_path: Path) -> Non
     assert {f.sink.path for f in result.findings} == {"ok.py"}
 
 
+def test_long_operator_chains_are_file_errors_not_minutes_of_parsing(tmp_path: Path) -> None:
+    """libcst's parser is superlinear on long operator and postfix chains (20,000 `+` took
+    four minutes): past MAX_EXPRESSION_DEPTH levels the file is reported, named by its line,
+    and the rest of the run goes on. A chain a person writes still parses."""
+    from leakcheck.parse import MAX_EXPRESSION_DEPTH
+
+    long_sum = " + ".join(["completion"] * 20000)
+    subscripts = "".join("        [0]\n" for _ in range(3000))
+    ternary = " if completion else ".join(["completion"] * 3000)
+    fine = " + ".join(["completion"] * (MAX_EXPRESSION_DEPTH // 2))
+    root = _tree(tmp_path, {
+        "sum.py": f"def reward_fn(completion):\n    return {long_sum}\n",
+        "sub.py": f"def reward_fn(completion):\n    x = (completion\n{subscripts}    )\n"
+                  "    return x\n",
+        "tern.py": f"def reward_fn(completion):\n    return ({ternary})\n",
+        "unrelated/arith.py": "def f(a):\n    return " + " * ".join(["a"] * 20000) + "\n",
+        "fine.py": f"def reward_fn(completion):\n    return {fine}\n",
+        "ok.py": LEAK,
+    })
+    for prefilter in (True, False):
+        result = check_paths(Options(paths=(str(root),), prefilter=prefilter))
+        errors = {(e.path, e.line) for e in result.file_errors}
+        assert errors == {("sum.py", 2), ("sub.py", 2), ("tern.py", 2),
+                          ("unrelated/arith.py", 2)}
+        assert all("nested too deeply" in e.message for e in result.file_errors)
+        assert {f.sink.path for f in result.findings} == {"fine.py", "ok.py"}
+
+
 def test_output_is_deterministic(tmp_path: Path) -> None:
     root = _tree(tmp_path, {"a.py": LEAK, "b.py": LEAK.replace("judge_reward", "r_score")})
     first = check_paths(Options(paths=(str(root),)))
