@@ -109,7 +109,9 @@ class Analyzer:
         engine = engine_digest() if cache.enabled else ""
         rules_key = self.rules.digest
         hashes = [content_hash(data) for _, data in sources] if cache.enabled else []
-        heads = {rel: module_heads(rel, root) for rel, _ in sources}
+        packages: dict[str, bool] = {}  # directory -> holds __init__.py (asked per file)
+        names_of = {rel: module_names(rel, root, packages) for rel, _ in sources}
+        heads = {rel: module_heads(rel, root, names_of[rel]) for rel, _ in sources}
         run_key = ""
         if cache.enabled:
             run_key = key("run", engine, rules_key, self.prefilter, root.as_posix(),
@@ -127,7 +129,7 @@ class Analyzer:
         pool = Pool(self.rules, sources, self.jobs, heads_of(heads))
         try:
             outcome = self._analyze(root, sources, report, pool, engine, hashes, heads,
-                                    progress)
+                                    names_of, progress)
         finally:
             pool.close()
             if collecting:
@@ -160,6 +162,7 @@ class Analyzer:
     def _analyze(self, root: Path, sources: list[tuple[str, bytes]], report: set[str] | None,
                  pool: Pool, engine: str, hashes: list[str],
                  heads: dict[str, tuple[str, ...]],
+                 names_of: dict[str, tuple[str, tuple[str, ...]]],
                  progress: ProgressCallback | None = None) -> ProjectOutcome:
         rules_key = self.rules.digest
         phase = _Phases(progress)
@@ -216,7 +219,7 @@ class Analyzer:
             if isinstance(status[i], FileError):
                 continue
             rel = sources[i][0]
-            primary, aliases = module_names(rel, root)
+            primary, aliases = names_of[rel]
             if primary in taken:  # two scripts named alike: fall back to the full path
                 primary = ".".join(PurePosixPath(rel).with_suffix("").parts)
             taken.add(primary)

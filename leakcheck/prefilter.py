@@ -157,9 +157,11 @@ class _Components:
             self.parent[max(ra, rb, key=repr)] = min(ra, rb, key=repr)
 
 
-def module_heads(rel: str, root: Path) -> tuple[str, ...]:
-    """Every name a file answers to as a module (what ``analyze_project`` may give it)."""
-    primary, aliases = module_names(rel, root)
+def module_heads(rel: str, root: Path,
+                 names: tuple[str, tuple[str, ...]] | None = None) -> tuple[str, ...]:
+    """Every name a file answers to as a module (what ``analyze_project`` may give it);
+    ``names``: its ``module_names``, when the caller has them already."""
+    primary, aliases = names if names is not None else module_names(rel, root)
     full = ".".join(Path(rel).with_suffix("").parts)
     return (primary, *aliases, full)
 
@@ -210,7 +212,9 @@ def needed_files(root: Path, sources: list[tuple[str, bytes]], rules: RuleSet) -
     """The files (relative paths) of every component that may hold a finding."""
     vocab = Vocab.from_rules(rules)
     facts = {rel: file_facts(data, vocab) for rel, data in sources}
-    names = {rel: module_heads(rel, root) for rel, _ in sources}
+    packages: dict[str, bool] = {}
+    names = {rel: module_heads(rel, root, module_names(rel, root, packages))
+             for rel, _ in sources}
     return needed(facts, names, root)
 
 

@@ -8,22 +8,33 @@ The primary name walks up through packages (directories with ``__init__.py``):
 
 from __future__ import annotations
 
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 
-def module_names(rel_path: str, root: Path) -> tuple[str, tuple[str, ...]]:
-    """(primary name, aliases) of the module at ``rel_path`` (POSIX, relative to root)."""
-    pure = PurePosixPath(rel_path)
-    parts = list(pure.with_suffix("").parts)
-    is_package = parts and parts[-1] == "__init__"
+def module_names(rel_path: str, root: Path,
+                 packages: dict[str, bool] | None = None) -> tuple[str, tuple[str, ...]]:
+    """(primary name, aliases) of the module at ``rel_path`` (POSIX, relative to root).
+    ``packages`` caches, per directory, whether it holds an ``__init__.py`` (one dict per
+    run: every file of a directory asks the same question)."""
+    stem = rel_path[:-3] if rel_path.endswith(".py") else rel_path.rsplit(".", 1)[0] \
+        if "." in rel_path.rsplit("/", 1)[-1] else rel_path
+    parts = [p for p in stem.split("/") if p and p != "."]
+    dirs = [p for p in rel_path.split("/") if p and p != "."][:-1]
+    is_package = bool(parts) and parts[-1] == "__init__"
     if is_package:
         parts = parts[:-1]
-    directory = (root / pure).parent
     depth = 0  # how many enclosing directories are packages
-    cur = directory
-    while depth < len(pure.parts) - 1 and (cur / "__init__.py").is_file():
+    base = root.as_posix().rstrip("/")
+    while depth < len(dirs):
+        directory = "/".join([base, *dirs[:len(dirs) - depth]])
+        known = packages.get(directory) if packages is not None else None
+        if known is None:
+            known = Path(directory, "__init__.py").is_file()
+            if packages is not None:
+                packages[directory] = known
+        if not known:
+            break
         depth += 1
-        cur = cur.parent
     own = 0 if is_package else 1
     primary_parts = parts[len(parts) - depth - own:] if depth + own <= len(parts) else parts
     if is_package and depth == 0:
