@@ -60,6 +60,7 @@ class Cache:
     def __init__(self, directory: Path | None) -> None:
         self.directory = directory
         self.enabled = directory is not None
+        self._root = directory.as_posix() if directory is not None else ""
         self.hits = 0
         self.misses = 0
         if directory is not None:
@@ -75,9 +76,11 @@ class Cache:
             except OSError:
                 self.enabled = False
 
-    def _path(self, kind: str, k: str) -> Path:
+    def _path(self, kind: str, k: str) -> str:
+        # plain strings: a warm run opens tens of thousands of entries, and pathlib's
+        # joining cost more than the reads
         assert self.directory is not None
-        return self.directory / kind / k[:2] / k
+        return f"{self._root}/{kind}/{k[:2]}/{k}"
 
     def get(self, kind: str, k: str) -> object | None:
         if not self.enabled:
@@ -101,7 +104,7 @@ class Cache:
         try:
             if data is None:
                 data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-            path = self._path(kind, k)
+            path = Path(self._path(kind, k))
             path.parent.mkdir(parents=True, exist_ok=True)
             self._atomic_write(path, data)
         except (OSError, pickle.PicklingError, RecursionError, TypeError, AttributeError):
