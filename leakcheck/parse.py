@@ -52,6 +52,13 @@ def suspect_chain(data: bytes) -> bool:
     return False
 
 
+def refused_up_front(data: bytes) -> bool:
+    """Whether ``parse_source`` may refuse ``data`` before libcst sees it (a null byte, too
+    many nested brackets, a long chain): callers that take a cheaper path (the pre-filter's
+    CPython check) must then leave the file to ``parse_source``."""
+    return b"\0" in data or _DEEP_RUN.search(data) is not None or suspect_chain(data)
+
+
 @dataclass(frozen=True, slots=True)
 class Parsed:
     module: cst.Module

@@ -41,7 +41,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from leakcheck.parse import suspect_chain
+from leakcheck.parse import refused_up_front
 from leakcheck.project.names import module_names
 from leakcheck.ruleset import RuleSet
 from leakcheck.ruleset.model import WordRule, WordSet
@@ -49,7 +49,6 @@ from leakcheck.words import split_words
 
 _RUN = re.compile(rb"[A-Za-z0-9]+")
 _RELATIVE = re.compile(rb"\bfrom(?:\s|\\\r?\n)+(\.+)([\w.]*)")
-_DEEP_RUN = re.compile(rb"(?:[(\[{][ \t\r\n\\]*){201}")
 _PROPERTY_NAMES = ("property", "cached_property")
 
 Need = tuple[tuple[str, ...], ...]  # alternatives, each a set of words that must all appear
@@ -240,7 +239,7 @@ def _dotted(node: ast.expr) -> tuple[str, ...] | None:
 def check_skipped(data: bytes) -> frozenset[str] | None:
     """The ``@property`` names of a file that is not analyzed, or None when CPython's
     parser does not accept it (the caller then parses it the usual way, for its error)."""
-    if b"\0" in data or _DEEP_RUN.search(data) or suspect_chain(data):
+    if refused_up_front(data):
         return None  # parse_source decides, as it would without the pre-filter
     try:
         tree = compile(data, "<leakcheck>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)

@@ -337,16 +337,15 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
         logging: a judge's own explanation or the text kept for the logs rides beside the
         reward, it is not what training optimizes. Every other field stays in the sink."""
         vocab = self.ctx.vocab
-        named = [(split_words(key[1:]), v) for key, v in value.fields if key[:1] in ("'", ".")]
-        if not any(vocab.is_store_words(words) for words, _ in named):
+        # a record's positions ("#0") alias its named fields (a dataclass's): names only
+        named = [(key[1:], split_words(key[1:]), v) for key, v in value.fields
+                 if key[:1] in ("'", ".")]
+        if not any(vocab.is_store_words(words) for _, words, _ in named):
             return deep(value)
         out = set(value.shape)
-        for key, v in value.fields:
-            if key[:1] not in ("'", "."):
-                continue  # a record's positions alias its named fields (a dataclass's)
-            words = split_words(key[1:])
+        for name, words, v in named:
             beside = not vocab.is_store_words(words) and (
-                vocab.name_source_kind(key[1:]) is not None or vocab.is_logging_words(words))
+                vocab.name_source_kind(name) is not None or vocab.is_logging_words(words))
             if not beside:
                 out |= deep(v)
         if value.elem is not None:

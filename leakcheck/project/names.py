@@ -8,6 +8,7 @@ The primary name walks up through packages (directories with ``__init__.py``):
 
 from __future__ import annotations
 
+import posixpath
 from pathlib import Path
 
 
@@ -16,9 +17,7 @@ def module_names(rel_path: str, root: Path,
     """(primary name, aliases) of the module at ``rel_path`` (POSIX, relative to root).
     ``packages`` caches, per directory, whether it holds an ``__init__.py`` (one dict per
     run: every file of a directory asks the same question)."""
-    stem = rel_path[:-3] if rel_path.endswith(".py") else rel_path.rsplit(".", 1)[0] \
-        if "." in rel_path.rsplit("/", 1)[-1] else rel_path
-    parts = [p for p in stem.split("/") if p and p != "."]
+    parts = [p for p in posixpath.splitext(rel_path)[0].split("/") if p and p != "."]
     dirs = [p for p in rel_path.split("/") if p and p != "."][:-1]
     is_package = bool(parts) and parts[-1] == "__init__"
     if is_package:
