@@ -135,6 +135,7 @@ class Analyzer:
             if collecting:
                 gc.enable()
         if cache.enabled:
+            cache.flush()
             cache.put("run", run_key, outcome)
         return outcome
 
@@ -432,7 +433,7 @@ def _check_paths(options: Options, progress: ProgressCallback | None = None) -> 
     cache = Cache(None)
     if options.cache:
         cache = Cache(Path(options.cache_dir) if options.cache_dir else
-                      default_cache_dir(found.root))
+                      default_cache_dir(found.root), scope=found.root.as_posix())
     jobs = default_jobs() if options.jobs is None else max(1, options.jobs)
     analyzer = Analyzer(rules, prefilter=options.prefilter, jobs=min(jobs, max(1, len(
         sources) // 8)), cache=cache)

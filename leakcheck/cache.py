@@ -3,10 +3,17 @@
 Keys hash the engine (every source file of the leakcheck package, so an upgrade or a local
 edit never reads stale entries), the rule set's digest (packs plus user vocabulary), and the
 inputs of the entry (a file's path, module name and bytes; for a built module also its LinkIn).
-Entries are pickles written to a temporary file in the same directory and renamed into place,
-so concurrent runs never see half an entry; an entry that cannot be read (truncated,
-corrupted, from an incompatible build) counts as a miss and is recomputed. A directory that
-cannot be created or written disables the cache for the run instead of failing it.
+
+Per-file entries of one kind live together in one *pack* per analyzed root (a pickled dict of
+key -> pickled entry): a run over thousands of files opens a handful of files instead of tens
+of thousands, and writes each pack once, at the end. A rewritten pack keeps what this run
+used or made, then older entries up to as many again (so alternating between two states of a
+tree stays warm), and drops the rest. Whole-run entries are files of their own. Everything is
+written to a temporary file in the same directory and renamed into place, so concurrent runs
+never see half a pack (the last writer wins; the other's new entries are recomputed later);
+a pack or entry that cannot be read (truncated, corrupted, from an incompatible build) counts
+as a miss and is recomputed. A directory that cannot be created or written disables the cache
+for the run instead of failing it.
 """
 
 from __future__ import annotations
@@ -22,7 +29,8 @@ from pathlib import Path
 
 CACHE_DIR_NAME = ".leakcheck_cache"
 ENV_CACHE_DIR = "LEAKCHECK_CACHE_DIR"
-FORMAT = "1"
+FORMAT = "2"
+PACKED_KINDS = frozenset({"facts", "check", "parse", "scan", "build"})
 
 
 @lru_cache(maxsize=1)
@@ -55,12 +63,16 @@ def content_hash(data: bytes) -> str:
 
 
 class Cache:
-    """``get``/``put`` by (kind, key). ``Cache(None)`` is the disabled cache."""
+    """``get``/``put`` by (kind, key), ``flush`` at the end of a run. ``Cache(None)`` is
+    the disabled cache; ``scope`` names the packs' owner (the analyzed root)."""
 
-    def __init__(self, directory: Path | None) -> None:
+    def __init__(self, directory: Path | None, scope: str = "") -> None:
         self.directory = directory
         self.enabled = directory is not None
         self._root = directory.as_posix() if directory is not None else ""
+        self._scope = key("scope", scope)[:16]
+        self._packs: dict[str, dict[str, bytes]] = {}  # kind -> entries read from disk
+        self._used: dict[str, dict[str, bytes]] = {}  # kind -> entries this run read or made
         self.hits = 0
         self.misses = 0
         if directory is not None:
@@ -77,17 +89,40 @@ class Cache:
                 self.enabled = False
 
     def _path(self, kind: str, k: str) -> str:
-        # plain strings: a warm run opens tens of thousands of entries, and pathlib's
-        # joining cost more than the reads
+        # plain strings: pathlib's joining costs more than small reads
         assert self.directory is not None
         return f"{self._root}/{kind}/{k[:2]}/{k}"
+
+    def _pack_path(self, kind: str) -> str:
+        return f"{self._root}/packs/{kind}-{self._scope}.pack"
+
+    def _pack(self, kind: str) -> dict[str, bytes]:
+        pack = self._packs.get(kind)
+        if pack is None:
+            try:
+                with open(self._pack_path(kind), "rb") as fh:
+                    loaded = pickle.load(fh)
+                pack = loaded if isinstance(loaded, dict) else {}
+            except Exception:  # missing, corrupted, truncated, incompatible: start empty
+                pack = {}
+            self._packs[kind] = pack
+            self._used[kind] = {}
+        return pack
 
     def get(self, kind: str, k: str) -> object | None:
         if not self.enabled:
             return None
         try:
-            with open(self._path(kind, k), "rb") as fh:
-                value = pickle.load(fh)
+            if kind in PACKED_KINDS:
+                data = self._pack(kind).get(k)
+                if data is None:
+                    self.misses += 1
+                    return None
+                value = pickle.loads(data)
+                self._used[kind][k] = data
+            else:
+                with open(self._path(kind, k), "rb") as fh:
+                    value = pickle.load(fh)
         except FileNotFoundError:
             self.misses += 1
             return None
@@ -104,11 +139,37 @@ class Cache:
         try:
             if data is None:
                 data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            if kind in PACKED_KINDS:
+                self._pack(kind)
+                self._used[kind][k] = data
+                return
             path = Path(self._path(kind, k))
             path.parent.mkdir(parents=True, exist_ok=True)
             self._atomic_write(path, data)
         except (OSError, pickle.PicklingError, RecursionError, TypeError, AttributeError):
             self.enabled = False  # unwritable or unpicklable: run on without the cache
+
+    def flush(self) -> None:
+        """Write back every pack this run changed: its used and new entries first, then
+        older ones up to as many again."""
+        if not self.enabled:
+            return
+        for kind, used in self._used.items():
+            old = self._packs.get(kind, {})
+            if all(k in old for k in used):
+                continue  # nothing new: a pack is rewritten only when it gains entries
+            pack = dict(used)
+            for k, data in old.items():
+                if len(pack) >= 2 * len(used):
+                    break
+                pack.setdefault(k, data)
+            try:
+                path = Path(self._pack_path(kind))
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._atomic_write(path, pickle.dumps(pack, protocol=pickle.HIGHEST_PROTOCOL))
+            except OSError:
+                self.enabled = False
+                return
 
     @staticmethod
     def _atomic_write(path: Path, data: bytes) -> None:

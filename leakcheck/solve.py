@@ -49,7 +49,7 @@ def _reach(graph: nx.DiGraph, targets: Iterable[NodeId], stop: NodeId | None = N
             continue
         ordered = preds.get(node)
         if ordered is None:
-            ordered = preds[node] = sorted(graph.predecessors(node), key=repr)
+            ordered = preds[node] = sorted(_predecessors(graph, node), key=repr)
         for pred in ordered:
             if pred not in seen:
                 seen.add(pred)
@@ -57,6 +57,32 @@ def _reach(graph: nx.DiGraph, targets: Iterable[NodeId], stop: NodeId | None = N
                 order.append(pred)
                 queue.append(pred)
     return _Reach(parents, order)
+
+
+def _predecessors(graph: nx.DiGraph, node: NodeId) -> set[NodeId]:
+    """A node's predecessors with the linker's hub nodes read through: a hub stands for
+    direct edges from each of its own predecessors (see ``Linker._hubs``)."""
+    pred = graph._pred
+    out: set[NodeId] = set()
+    for p in pred[node]:
+        if p[0] == "hub":
+            out.update(pred[p])
+        else:
+            out.add(p)
+    return out
+
+
+def _through(graph: nx.DiGraph, node: NodeId, nxt: NodeId) -> tuple | None:
+    """The summary root an edge ``node -> nxt`` stands for, when it crosses a call: that of
+    the first of ``nxt``'s incoming edges to come from ``node``, directly or through a hub
+    (edges are kept in the order the linker added them, as if the hub were direct edges)."""
+    pred = graph._pred
+    for p, attrs in pred.get(nxt, {}).items():
+        if p == node:
+            return attrs.get("through")
+        if p[0] == "hub" and node in pred[p]:
+            return (node, *attrs["via"])
+    return None
 
 
 class Solver:
@@ -115,8 +141,7 @@ class Solver:
         for i, node in enumerate(chain):
             if i + 1 < len(chain):
                 nxt = chain[i + 1]
-                through = self.graph.edges[node, nxt].get("through") if self.graph.has_edge(
-                    node, nxt) else None
+                through = _through(self.graph, node, nxt)
                 if through is not None and depth <= MAX_EXPANSION_DEPTH:
                     inner = self._expand(through, depth)
                     out.append(node)

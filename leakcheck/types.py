@@ -7,15 +7,40 @@ as SARIF defines it.
 
 from __future__ import annotations
 
+import dataclasses
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 # ``check_paths(options, progress=...)``: called as ``progress(phase, done, total)`` while
 # a run goes ("parse", "index", "analyze" per file; "link", "solve" once). For progress bars
 # only: it must be cheap and must not raise.
 ProgressCallback = Callable[[str, int, int], None]
 
+_C = TypeVar("_C", bound=type)
 
+
+def compact_pickle(cls: _C) -> _C:
+    """Pickle a slotted dataclass as a call of its constructor with its fields in order.
+
+    The default for ``slots=True`` goes through ``dataclasses``' own ``__setstate__``, which
+    calls ``fields()`` again for every object; built graphs hold hundreds of thousands of
+    these values and a cache hit or a worker's result unpickles them all (a third of the
+    time, measured on a 1M-line tree). Same values, same equality, cheaper to load."""
+    names = tuple(f.name for f in dataclasses.fields(cls))
+    get = operator.attrgetter(*names)
+    if len(names) == 1:
+        def reduce(self: object) -> tuple:
+            return (cls, (get(self),))
+    else:
+        def reduce(self: object) -> tuple:
+            return (cls, get(self))
+    cls.__reduce__ = reduce  # type: ignore[method-assign,assignment]
+    return cls
+
+
+@compact_pickle
 @dataclass(frozen=True, slots=True, order=True)
 class Span:
     """A region of one file: ``path`` is POSIX and relative to the project root."""

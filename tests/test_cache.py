@@ -131,3 +131,55 @@ def test_cli_no_cache_writes_nothing(project: Path, monkeypatch: pytest.MonkeyPa
     result = CliRunner().invoke(main, [str(project), "--no-cache", "--jobs", "1"])
     assert result.exit_code == 1
     assert not (project / CACHE_DIR_NAME).exists()
+
+
+def test_entries_of_a_kind_share_one_file_per_root(project: Path, tmp_path: Path) -> None:
+    """A run over many files opens a handful of cache files, not one per module per stage."""
+    cache = tmp_path / "c"
+    check_paths(_opts(project, cache))
+    files = [p for p in cache.rglob("*") if p.is_file()]
+    modules = len(list(project.rglob("*.py")))
+    packs = [p for p in files if p.suffix == ".pack"]
+    assert packs and len(packs) <= 5  # facts, check, parse, scan, build
+    assert len(files) < modules  # .gitignore, CACHEDIR.TAG, the packs, one whole-run entry
+
+
+def test_going_back_to_an_earlier_state_is_still_warm(project: Path, tmp_path: Path,
+                                                      parses: list[str]) -> None:
+    """A rewritten pack keeps older entries beside the new ones: switching branches back
+    and forth does not re-parse."""
+    cache = tmp_path / "c"
+    check_paths(_opts(project, cache))
+    edited = project / "src" / "utils" / "text.py"
+    original = edited.read_text()
+    edited.write_text(original + "\n\ndef shout(text):\n    return text.upper()\n")
+    check_paths(_opts(project, cache))
+    edited.write_text(original)
+    (cache / "run").rename(tmp_path / "run-entries")  # no whole-run shortcut: per file only
+    parses.clear()
+    back = render(check_paths(_opts(project, cache)))
+    assert parses == []
+    assert back == render(check_paths(_opts(project, None)))
+
+
+def test_dataclass_values_survive_the_compact_pickle() -> None:
+    import pickle
+
+    from leakcheck.graph.context import CallSite, FunctionData, Param, SinkRecord, Target
+    from leakcheck.graph.facts import FunctionRef
+    from leakcheck.graph.values import Value
+    from leakcheck.types import Span
+
+    span = Span("a.py", 1, 2, 3, 4)
+    value = Value(shape=frozenset({("n",)}), fields=((".a", Value()),), from_grader=True)
+    values = [
+        span, value, Param("x", "positional"), FunctionRef("m.f"),
+        SinkRecord(("n",), span, "f", "`g()`", "g(x)"),
+        Target("method", "m.C", method="run", property_read=True),
+        CallSite(("ret", 1), span, "f", "g(x)", Target("function", "m.g"), (value,),
+                 (("k", value),), frozenset(), receiver=value, kw_forward=("param", "f", "kw")),
+        FunctionData("m.f", (Param("x", "positional"),), value, None, False, ("m.deco",)),
+    ]
+    for v in values:
+        back = pickle.loads(pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL))
+        assert back == v and type(back) is type(v)

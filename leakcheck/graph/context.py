@@ -17,11 +17,12 @@ from libcst.metadata import CodeRange
 from leakcheck.graph.regex import RegexReader
 from leakcheck.graph.values import NodeId, Nodes, Value
 from leakcheck.ruleset.match import Vocabulary
-from leakcheck.types import Span
+from leakcheck.types import Span, compact_pickle
 
 SNIPPET_LIMIT = 60
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class SinkRecord:
     node: NodeId
@@ -31,6 +32,7 @@ class SinkRecord:
     code: str  # normalized source text of the sink, for fingerprints
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class Target:
     """What a call into the project refers to, resolved at link time."""
@@ -43,6 +45,7 @@ class Target:
     via: tuple | None = None  # "returned": the result base of the call that made the callee
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class CallSite:
     """A call whose callee is linked later: the arguments as this caller saw them, and the
@@ -61,12 +64,14 @@ class CallSite:
     kw_forward: tuple | None = None  # caller's own **kwargs passed on as `**kwargs`
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class Param:
     name: str
     kind: str  # "positional" | "keyword" | "star" | "kwstar" | "self"
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class FunctionData:
     qualname: str

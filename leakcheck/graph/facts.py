@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from leakcheck.ruleset.match import TagHit
 from leakcheck.ruleset.model import TagPair
+from leakcheck.types import compact_pickle
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,7 @@ class FindAll:
     pattern: str
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class FunctionRef:
     """A name bound by def, class or import (never a source by name), by qualified name."""

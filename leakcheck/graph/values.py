@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from leakcheck.types import compact_pickle
+
 NodeId = tuple[Any, ...]
 Nodes = frozenset[NodeId]
 NO_NODES: Nodes = frozenset()
@@ -43,6 +45,7 @@ def sym_value(base: Any, path: tuple[str, ...] = ()) -> Value:
     return Value(shape=frozenset((sym_node(base, path),)), syms=frozenset(((base, path),)))
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class Value:
     shape: Nodes = NO_NODES
