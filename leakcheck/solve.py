@@ -81,7 +81,8 @@ def _through(graph: nx.DiGraph, node: NodeId, nxt: NodeId) -> tuple | None:
         if p == node:
             return attrs.get("through")
         if p[0] == "hub" and node in pred[p]:
-            return (node, *attrs["via"])
+            through = attrs.get("through")
+            return through if through is not None else (node, *attrs["via"])
     return None
 
 

@@ -24,10 +24,23 @@ def _fields(cls: type) -> tuple[str, ...]:
     return names
 
 
+# type -> 1 (a CST node), 2 (a sequence that may hold nodes), 0 (anything else). libcst's
+# CSTNode is an ABC, and an isinstance check against it per field of every node was most of
+# the walk's time.
+_KIND: dict[type, int] = {tuple: 2, list: 2}
+
+
+def _kind(cls: type) -> int:
+    kind = _KIND.get(cls)
+    if kind is None:
+        kind = _KIND[cls] = 1 if issubclass(cls, cst.CSTNode) else 0
+    return kind
+
+
 def walk(root: cst.CSTNode, visitor: object) -> None:
     handlers: dict[type, object] = {}
     stack: list[cst.CSTNode] = [root]
-    node_type = cst.CSTNode
+    kinds = _KIND
     while stack:
         node = stack.pop()
         cls = type(node)
@@ -40,8 +53,14 @@ def walk(root: cst.CSTNode, visitor: object) -> None:
         children: list[cst.CSTNode] = []
         for name in _fields(cls):
             value = getattr(node, name)
-            if isinstance(value, node_type):
+            kind = kinds.get(type(value))
+            if kind is None:
+                kind = _kind(type(value))
+            if kind == 1:
                 children.append(value)
-            elif isinstance(value, (tuple, list)):
-                children.extend(v for v in value if isinstance(v, node_type))
+            elif kind == 2:
+                for v in value:
+                    k = kinds.get(type(v))
+                    if (k if k is not None else _kind(type(v))) == 1:
+                        children.append(v)
         stack.extend(reversed(children))

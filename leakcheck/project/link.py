@@ -31,6 +31,7 @@ from leakcheck.graph.values import (
 from leakcheck.project.index import ProjectIndex
 
 MAX_SCC_ROUNDS = 8
+HUB_MIN = 4  # an argument of this many nodes reaches a call's result tokens through a hub
 
 
 class Linker:
@@ -74,6 +75,12 @@ class Linker:
         # witnesses are those of the direct edges.
         self._outer: dict[tuple[str, tuple[str, ...]], frozenset] = {}
         self._hubs: dict[frozenset, tuple] = {}
+        self._bound: dict[tuple, dict[str, Value]] = {}  # (site, callee) -> bind()
+        self._arguments: dict[tuple, frozenset] = {}  # (site, callee, param token) -> nodes
+        # function -> start nodes -> (roots, non-parameter roots): access paths whose
+        # components are the same nodes share one search
+        self._by_start: dict[str, dict[frozenset, tuple[frozenset, frozenset]]] = \
+            defaultdict(dict)
         # function -> the paths it has summaries for (dropping an SCC member's summaries
         # without scanning every summary: performance only)
         self._summary_paths: dict[str, set[tuple[str, ...]]] = defaultdict(set)
@@ -296,6 +303,11 @@ class Linker:
         for node in start:  # a result token met only in the return value gets its edges now
             if node[0] == "sym":
                 self.ensure_token(node)
+        same = self._by_start[func].get(start)
+        if same is not None:  # another access path of the same nodes (about half of them)
+            self._summaries[key], self._outer[key] = same
+            self._summary_paths[func].add(path)
+            return same[0]
         own = ("param", func)
         roots: set = set()
         params: set = set()
@@ -331,6 +343,7 @@ class Linker:
         result = outer | params if params else outer
         self._summaries[key] = result
         self._outer[key] = outer
+        self._by_start[func][start] = (result, outer)
         self._summary_paths[func].add(path)
         return result
 
@@ -340,14 +353,20 @@ class Linker:
         roots = self._outer[(func, path)]
         if not roots:
             return False
-        hub = self._hubs.get(roots)
+        return self._via_hub(roots, token, via=(func, path))
+
+    def _via_hub(self, nodes: frozenset, token: tuple, **attrs: tuple) -> bool:
+        """``token`` hears every node of ``nodes`` through their shared hub. ``via``:
+        (callee, path), each node is its own summary root; ``through``: the summary root
+        all of them stand for (a parameter token)."""
+        hub = self._hubs.get(nodes)
         if hub is None:
-            hub = self._hubs[roots] = ("hub", len(self._hubs))
-            self._edge(self._sorted_roots(roots), hub)
+            hub = self._hubs[nodes] = ("hub", len(self._hubs))
+            self._edge(self._sorted_roots(nodes), hub)
         out = self.graph._succ.get(hub)
         if out is not None and token in out:
             return False
-        self.graph.add_edge(hub, token, via=(func, path))
+        self.graph.add_edge(hub, token, **attrs)
         return True
 
     def _sorted_roots(self, roots: frozenset) -> tuple:
@@ -419,18 +438,33 @@ class Linker:
             data = self.functions.get(callee)
             if data is None:
                 continue
-            actual = self.bind(data.params, site)
             hubbed = False
             for root in self._sorted_roots(self.summary(callee, path)):
                 if root[0] == "sym" and root[1][:2] == ("param", callee):
-                    value = actual.get(root[1][2])
-                    if value is not None:
-                        added |= self._edge(component(value, root[2]), token,
-                                            (root, callee, path))
+                    nodes = self._argument(site, callee, root)
+                    if len(nodes) >= HUB_MIN:
+                        added |= self._via_hub(nodes, token, through=(root, callee, path))
+                    else:
+                        added |= self._edge(nodes, token, (root, callee, path))
                 elif not hubbed:  # where the first such root's edge would go
                     hubbed = True
                     added |= self._hub_edge(callee, path, token)
         return added
+
+    def _argument(self, site: CallSite, callee: str, root: tuple) -> frozenset:
+        """What this call passes for one parameter token of ``callee`` (memoized: a call's
+        result tokens for different access paths ask for the same parameters)."""
+        k = (site.base, callee, root)
+        nodes = self._arguments.get(k)
+        if nodes is None:
+            actual = self._bound.get((site.base, callee))
+            if actual is None:
+                actual = self._bound[(site.base, callee)] = self.bind(
+                    self.functions[callee].params, site)
+            value = actual.get(root[1][2])
+            nodes = self._arguments[k] = frozenset(
+                component(value, root[2]) if value is not None else ())
+        return nodes
 
     def link_site(self, site: CallSite) -> bool:
         added = False
@@ -477,6 +511,7 @@ class Linker:
                     for path in self._summary_paths.pop(m, ()):
                         self._summaries.pop((m, path), None)
                         self._outer.pop((m, path), None)
+                    self._by_start.pop(m, None)
                 changed = False
                 for m in members:
                     for site in by_caller.get(m, ()):
