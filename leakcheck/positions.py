@@ -28,10 +28,12 @@ class Positions:
     """CST node -> ``CodeRange``, made on demand from the raw tuples (a Mapping's ``get``,
     ``[]``, ``in`` and ``len``: what the graph builder uses)."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ("_lines", "_raw", "_text")
 
-    def __init__(self, raw: dict[cst.CSTNode, Raw]) -> None:
+    def __init__(self, raw: dict[cst.CSTNode, Raw], text: str = "") -> None:
         self._raw = raw
+        self._text = text  # the module's code, as the pass that measured the ranges made it
+        self._lines: list[str] | None = None
 
     def get(self, node: cst.CSTNode, default: CodeRange | None = None) -> CodeRange | None:
         r = self._raw.get(node)
@@ -56,6 +58,20 @@ class Positions:
 
     def raw(self, node: cst.CSTNode) -> Raw | None:
         return self._raw.get(node)
+
+    def text(self, node: cst.CSTNode) -> str | None:
+        """The code inside ``node``'s range (what ``code_for_node`` gives for an expression
+        without parentheses of its own), or None when it has no range."""
+        r = self._raw.get(node)
+        if r is None or not self._text:
+            return None
+        lines = self._lines
+        if lines is None:
+            lines = self._lines = _NEWLINE.split(self._text)
+        if r[0] == r[2]:
+            return lines[r[0] - 1][r[1]:r[3]]
+        return "\n".join([lines[r[0] - 1][r[1]:], *lines[r[0]:r[2] - 1],
+                          lines[r[2] - 1][:r[3]]])
 
 
 class _Record:
@@ -134,4 +150,4 @@ class _State(CodegenState):
 def positions(module: cst.Module) -> Positions:
     state = _State(module)
     module._codegen(state)
-    return Positions(state.computed)
+    return Positions(state.computed, "".join(state.tokens))

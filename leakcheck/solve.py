@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 import networkx as nx
@@ -32,30 +32,30 @@ class _Reach:
 
 
 def _reach(graph: nx.DiGraph, targets: Iterable[NodeId], stop: NodeId | None = None,
-           preds: dict[NodeId, list[NodeId]] | None = None) -> _Reach:
+           preds: dict[NodeId, Sequence[NodeId]] | None = None) -> _Reach:
     """``preds``: memo of each node's sorted predecessors, shared by searches over one graph
     (performance only: sorting by repr dominated the solver)."""
     parents: dict[NodeId, NodeId] = {}
     if preds is None:
         preds = {}
+    graph_pred = graph._pred  # networkx's own dict: the view costs more than the search
     order = sorted(targets, key=repr)
     seen = set(order)
-    queue = deque(order)
-    while queue:
-        node = queue.popleft()
+    i = 0
+    while i < len(order):  # ``order`` is the queue: BFS order is the visiting order
+        node = order[i]
+        i += 1
         if node == stop:
             break
-        if node not in graph:
-            continue
         ordered = preds.get(node)
         if ordered is None:
-            ordered = preds[node] = sorted(_predecessors(graph, node), key=repr)
+            ordered = preds[node] = sorted(_predecessors(graph, node), key=repr) \
+                if node in graph_pred else ()
         for pred in ordered:
             if pred not in seen:
                 seen.add(pred)
                 parents[pred] = node
                 order.append(pred)
-                queue.append(pred)
     return _Reach(parents, order)
 
 
@@ -95,7 +95,7 @@ class Solver:
         self.bases = bases
         self.functions = functions
         self.by_kind = {r.kind: r for r in rules.rules}
-        self._preds: dict[NodeId, list[NodeId]] = {}  # the graph is fixed while solving
+        self._preds: dict[NodeId, Sequence[NodeId]] = {}  # the graph is fixed while solving
 
     # -- node descriptions ---------------------------------------------------------
     def describe(self, node: NodeId) -> Step:
@@ -182,15 +182,16 @@ class Solver:
         findings: list[Finding] = []
         graph = self.graph
         tainted = self._tainted_nodes()
+        source_kind = {n: kind for n, kind in graph.nodes(data="source_kind")
+                       if kind in self.by_kind}
         for record in sorted(sinks, key=lambda r: r.node):
             if record.node not in tainted:
                 continue  # no source reaches it: skip the backward search
             reach = _reach(graph, [record.node], preds=self._preds)
-            sources = [n for n in reach.order if n in graph
-                       and graph.nodes[n].get("source_kind") in self.by_kind]
+            sources = [n for n in reach.order if n in source_kind]
             if not sources:
                 continue
-            kinds = sorted({graph.nodes[n]["source_kind"] for n in sources})
+            kinds = sorted({source_kind[n] for n in sources})
             rule = max((self.by_kind[k] for k in kinds), key=lambda r: (r.priority, r.id))
             source = _upstream_source(graph, reach, [
                 n for n in sources if graph.nodes[n]["source_kind"] == rule.kind])

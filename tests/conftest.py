@@ -21,6 +21,9 @@ import pytest
 # instead of being approximated, so new syntax cannot slip past the builder unnoticed.
 # Set before leakcheck is imported: graph/exprs.py reads it once.
 os.environ.setdefault("LEAKCHECK_STRICT", "1")
+# Snippets of expressions are cut from the module's text by their ranges; in tests every cut
+# is also checked against libcst's own code generation (graph/context.py).
+os.environ.setdefault("LEAKCHECK_CHECK_SLICES", "1")
 # The CLI caches per-file results in the project by default: during the tests that would be
 # tests/fixtures/**/.leakcheck_cache, so the suite keeps its cache in a throwaway directory.
 _CACHE = tempfile.mkdtemp(prefix="leakcheck-test-cache-")

@@ -8,6 +8,7 @@ what the report needs: ``span``, ``message``, ``step`` (the kind of step) and, f
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -20,6 +21,7 @@ from leakcheck.ruleset.match import Vocabulary
 from leakcheck.types import Span, compact_pickle
 
 SNIPPET_LIMIT = 60
+_CHECK_SLICES = bool(os.environ.get("LEAKCHECK_CHECK_SLICES"))  # tests: slice == codegen
 
 
 @compact_pickle
@@ -128,15 +130,32 @@ class ModuleContext:
         key = id(node)
         text = self._code_cache.get(key)
         if text is None:
-            try:
-                text = self.module.code_for_node(node)
-            except Exception:  # a node libcst cannot render alone: keep the report going
-                text = type(node).__name__
+            sliced = self._sliced(node)
+            if sliced is not None:
+                text = sliced
+            else:
+                try:
+                    text = self.module.code_for_node(node)
+                except Exception:  # a node libcst cannot render alone: keep the report going
+                    text = type(node).__name__
+            if _CHECK_SLICES and sliced is not None:  # the same once spaces are normalized
+                assert sliced.split() == self.module.code_for_node(node).split(), sliced
             text = " ".join(text.split())
             self._code_cache[key] = text
         if len(text) > limit:
             return text[: limit - 1] + "…"
         return text
+
+    def _sliced(self, node: cst.CSTNode) -> str | None:
+        """An expression's code cut from the module's text by its range, instead of a code
+        generation pass per snippet (most of them are expressions). Only where the two are
+        the same: an expression without parentheses of its own (the range is inside them)
+        and not a starred element (its comma is outside)."""
+        if not isinstance(node, cst.BaseExpression) or getattr(node, "lpar", None) or \
+                isinstance(node, cst.StarredElement):
+            return None
+        text = getattr(self.positions, "text", None)
+        return text(node) if text is not None else None
 
     # -- graph -------------------------------------------------------------------
     def node(self, scope: str, at: cst.CSTNode, tag: str, message: str, step: str = "flow",
