@@ -4,16 +4,18 @@ Keys hash the engine (every source file of the leakcheck package, so an upgrade 
 edit never reads stale entries), the rule set's digest (packs plus user vocabulary), and the
 inputs of the entry (a file's path, module name and bytes; for a built module also its LinkIn).
 
-Per-file entries of one kind live together in one *pack* per analyzed root (a pickled dict of
-key -> pickled entry): a run over thousands of files opens a handful of files instead of tens
-of thousands, and writes each pack once, at the end. A rewritten pack keeps what this run
-used or made, then older entries up to as many again (so alternating between two states of a
-tree stays warm), and drops the rest. Whole-run entries are files of their own. Everything is
-written to a temporary file in the same directory and renamed into place, so concurrent runs
-never see half a pack (the last writer wins; the other's new entries are recomputed later);
-a pack or entry that cannot be read (truncated, corrupted, from an incompatible build) counts
-as a miss and is recomputed. A directory that cannot be created or written disables the cache
-for the run instead of failing it.
+Per-file entries of one kind live together in a *pack* per analyzed root (pickled dicts of
+key -> pickled entry, in one or a few segment files): a run over thousands of files opens a
+handful of files instead of tens of thousands. At the end of a run, a few new entries (a file
+edited) are written as a new segment; many, or a kind with MAX_SEGMENTS already, rewrite the
+pack as one segment holding what this run used or made, then older entries up to as many
+again (so switching between two states of a tree stays warm). Whole-run entries are files of
+their own. Everything is written to a temporary file in the same directory and renamed into
+place, so concurrent runs never see half a segment (each writes its own; a compaction removes
+only the segments it read, so the worst case is a recomputation later); a segment or entry
+that cannot be read (truncated, corrupted, from an incompatible build) counts as a miss and
+is recomputed. A directory that cannot be created or written disables the cache for the run
+instead of failing it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import os
 import pickle
 import sys
 import tempfile
+import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,6 +34,7 @@ CACHE_DIR_NAME = ".leakcheck_cache"
 ENV_CACHE_DIR = "LEAKCHECK_CACHE_DIR"
 FORMAT = "2"
 PACKED_KINDS = frozenset({"facts", "check", "parse", "scan", "build"})
+MAX_SEGMENTS = 4
 
 
 @lru_cache(maxsize=1)
@@ -73,6 +77,7 @@ class Cache:
         self._scope = key("scope", scope)[:16]
         self._packs: dict[str, dict[str, bytes]] = {}  # kind -> entries read from disk
         self._used: dict[str, dict[str, bytes]] = {}  # kind -> entries this run read or made
+        self._loaded: dict[str, list[str]] = {}  # kind -> the segment files read
         self.hits = 0
         self.misses = 0
         if directory is not None:
@@ -93,19 +98,31 @@ class Cache:
         assert self.directory is not None
         return f"{self._root}/{kind}/{k[:2]}/{k}"
 
-    def _pack_path(self, kind: str) -> str:
-        return f"{self._root}/packs/{kind}-{self._scope}.pack"
+    def _segments(self, kind: str) -> list[str]:
+        """This root's pack files of ``kind``, oldest first (names sort by creation)."""
+        prefix = f"{kind}-{self._scope}."
+        try:
+            names = os.listdir(f"{self._root}/packs")
+        except OSError:
+            return []
+        return sorted(f"{self._root}/packs/{n}" for n in names
+                      if n.startswith(prefix) and n.endswith(".pack"))
 
     def _pack(self, kind: str) -> dict[str, bytes]:
         pack = self._packs.get(kind)
         if pack is None:
-            try:
-                with open(self._pack_path(kind), "rb") as fh:
-                    loaded = pickle.load(fh)
-                pack = loaded if isinstance(loaded, dict) else {}
-            except Exception:  # missing, corrupted, truncated, incompatible: start empty
-                pack = {}
+            pack = {}
+            segments = self._segments(kind)
+            for path in segments:
+                try:
+                    with open(path, "rb") as fh:
+                        loaded = pickle.load(fh)
+                except Exception:  # gone, corrupted, truncated, incompatible: skip it
+                    continue
+                if isinstance(loaded, dict):
+                    pack.update(loaded)
             self._packs[kind] = pack
+            self._loaded[kind] = segments
             self._used[kind] = {}
         return pack
 
@@ -150,26 +167,41 @@ class Cache:
             self.enabled = False  # unwritable or unpicklable: run on without the cache
 
     def flush(self) -> None:
-        """Write back every pack this run changed: its used and new entries first, then
-        older ones up to as many again."""
+        """Write what this run added. Few new entries beside many old ones (one file
+        edited) go to a new segment of their own; otherwise, or once a kind has
+        MAX_SEGMENTS, the pack is rewritten as one segment: this run's entries first, then
+        older ones up to as many again, and the segments it replaces are removed."""
         if not self.enabled:
             return
         for kind, used in self._used.items():
             old = self._packs.get(kind, {})
-            if all(k in old for k in used):
-                continue  # nothing new: a pack is rewritten only when it gains entries
-            pack = dict(used)
-            for k, data in old.items():
-                if len(pack) >= 2 * len(used):
-                    break
-                pack.setdefault(k, data)
+            new = {k: data for k, data in used.items() if k not in old}
+            if not new:
+                continue  # a pack is rewritten only when it gains entries
+            loaded = self._loaded.get(kind, [])
+            compact = len(loaded) + 1 > MAX_SEGMENTS or \
+                sum(map(len, new.values())) * 4 > sum(map(len, old.values()))
+            if compact:
+                pack = dict(used)
+                for k, data in old.items():
+                    if len(pack) >= 2 * len(used):
+                        break
+                    pack.setdefault(k, data)
+            else:
+                pack = new
             try:
-                path = Path(self._pack_path(kind))
-                path.parent.mkdir(parents=True, exist_ok=True)
-                self._atomic_write(path, pickle.dumps(pack, protocol=pickle.HIGHEST_PROTOCOL))
+                directory = Path(f"{self._root}/packs")
+                directory.mkdir(parents=True, exist_ok=True)
+                name = f"{kind}-{self._scope}.{time.time_ns():020d}-{os.getpid()}.pack"
+                self._atomic_write(directory / name,
+                                   pickle.dumps(pack, protocol=pickle.HIGHEST_PROTOCOL))
             except OSError:
                 self.enabled = False
                 return
+            if compact:
+                for path in loaded:  # a concurrent run's newer segment is left alone
+                    with contextlib.suppress(OSError):
+                        os.unlink(path)
 
     @staticmethod
     def _atomic_write(path: Path, data: bytes) -> None:

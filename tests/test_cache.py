@@ -183,3 +183,28 @@ def test_dataclass_values_survive_the_compact_pickle() -> None:
     for v in values:
         back = pickle.loads(pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL))
         assert back == v and type(back) is type(v)
+
+
+def test_an_edit_adds_a_small_segment_and_segments_are_compacted(project: Path,
+                                                                  tmp_path: Path) -> None:
+    """One edited file does not rewrite the whole pack (on a large tree that is tens of MB);
+    the segments of a kind never grow past MAX_SEGMENTS; every state still gives the
+    results of an uncached run."""
+    from leakcheck.cache import MAX_SEGMENTS
+
+    cache = tmp_path / "c"
+    check_paths(_opts(project, cache))
+    packs = cache / "packs"
+    [parse_pack] = [p for p in packs.iterdir() if p.name.startswith("parse-")]
+    before = parse_pack.read_bytes()
+    edited = project / "src" / "utils" / "text.py"
+    for k in range(2 * MAX_SEGMENTS):
+        edited.write_text(edited.read_text() + f"\n\ndef shout{k}(text):\n"
+                          "    return text.upper()\n")
+        warm = render(check_paths(_opts(project, cache)))
+        assert warm == render(check_paths(_opts(project, None)))
+        parse_segments = [p for p in packs.iterdir() if p.name.startswith("parse-")]
+        assert len(parse_segments) <= MAX_SEGMENTS
+        if k == 0:  # the first edit wrote a segment beside the untouched first one
+            assert len(parse_segments) == 2 and parse_pack.read_bytes() == before
+    assert not parse_pack.exists()  # compacted away since

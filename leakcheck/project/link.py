@@ -34,6 +34,32 @@ MAX_SCC_ROUNDS = 8
 HUB_MIN = 4  # an argument of this many nodes reaches a call's result tokens through a hub
 
 
+def _absorb(graph: nx.DiGraph, part: nx.DiGraph) -> None:
+    """``graph.update(part)`` for a module graph that is not used on its own afterwards:
+    its node, adjacency and attribute dicts move over as they are (networkx's update copies
+    them one entry at a time, a third of the linker's time on a large tree). Nodes keep
+    networkx's order; a node two modules share has its entries merged as update does."""
+    nodes, succ, pred = graph._node, graph._succ, graph._pred
+    for n, attrs in part._node.items():
+        mine = nodes.get(n)
+        if mine is None:
+            nodes[n] = attrs
+            succ[n] = part._succ[n]
+            pred[n] = part._pred[n]
+            continue
+        mine.update(attrs)
+        for own, theirs in ((succ[n], part._succ[n]), (pred[n], part._pred[n])):
+            for other, data in theirs.items():
+                edge = own.get(other)
+                if edge is None:
+                    own[other] = data
+                else:
+                    edge.update(data)
+    clear = getattr(nx, "_clear_cache", None)  # networkx 3.3+ caches views on the graph
+    if clear is not None:
+        clear(graph)
+
+
 class Linker:
     def __init__(self, index: ProjectIndex, modules: list[ModuleContext]) -> None:
         self.index = index
@@ -44,7 +70,7 @@ class Linker:
         self.sites: list[tuple[str, CallSite]] = []  # (caller qualname, site)
         self.caller_of: dict[tuple, str] = {}
         for ctx in modules:
-            self.graph.update(ctx.graph)
+            _absorb(self.graph, ctx.graph)
             self.functions.update(ctx.functions)
             self.classes.update(ctx.classes)
             self.bases.update(ctx.bases)
@@ -366,7 +392,7 @@ class Linker:
         out = self.graph._succ.get(hub)
         if out is not None and token in out:
             return False
-        self.graph.add_edge(hub, token, **attrs)
+        self._add_edge(hub, token, dict(attrs))
         return True
 
     def _sorted_roots(self, roots: frozenset) -> tuple:
@@ -395,12 +421,23 @@ class Linker:
                 self.ensure_token(s)
             out = succ.get(s)
             if out is None or target not in out:
-                if through is not None:
-                    graph.add_edge(s, target, through=through)
-                else:
-                    graph.add_edge(s, target)
+                self._add_edge(s, target, {"through": through} if through is not None else {})
                 added = True
         return added
+
+    def _add_edge(self, u: tuple, v: tuple, data: dict) -> None:
+        """``graph.add_edge(u, v, **data)`` for an edge that is not there yet, on networkx's
+        dicts directly (half a million edges on a large repository; ``run`` clears the
+        graph's cached views once at the end)."""
+        graph = self.graph
+        succ, pred = graph._succ, graph._pred
+        for n in (u, v):
+            if n not in succ:
+                succ[n] = {}
+                pred[n] = {}
+                graph._node[n] = {}
+        succ[u][v] = data
+        pred[v][u] = data
 
     def ensure_token(self, token: tuple) -> None:
         """A token first met while linking (an access path only a callee reads): give it
@@ -473,7 +510,9 @@ class Linker:
             data = self.functions.get(callee)
             if data is None:
                 continue
-            actual = self.bind(data.params, site)
+            actual = self._bound.get((site.base, callee))
+            if actual is None:
+                actual = self._bound[(site.base, callee)] = self.bind(data.params, site)
             # every parameter token hears what this caller passes (sinks inside the callee)
             for name, value in actual.items():
                 for path, token in list(self.tokens.get(("param", callee, name), [])):
@@ -519,5 +558,8 @@ class Linker:
                 if not changed or (len(members) == 1 and not calls.has_edge(members[0],
                                                                            members[0])):
                     break
+        clear = getattr(nx, "_clear_cache", None)  # edges were added on the dicts directly
+        if clear is not None:
+            clear(self.graph)
         return self.graph
 
