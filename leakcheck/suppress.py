@@ -20,6 +20,7 @@ import re
 import tokenize
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from leakcheck.types import Finding, RuleDoc, RuleInfo, Span, Suppression, UnusedSuppression
 
@@ -118,6 +119,7 @@ def _comments(data: bytes) -> list[tuple[int, int, str]]:
         return out
 
 
+@lru_cache(maxsize=4096)  # a run asks twice per file: for its findings, for unused ones
 def directives(path: str, data: bytes) -> Directives:
     if MARKER not in data.lower():  # the common case costs one byte search
         return Directives({}, ())
