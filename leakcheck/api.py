@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from leakcheck.cache import Cache, content_hash, default_cache_dir, engine_digest, key
@@ -36,10 +36,12 @@ from leakcheck.ruleset.load import with_vocabulary
 from leakcheck.ruleset.match import Vocabulary
 from leakcheck.solve import Solver, number_duplicates
 from leakcheck.suppress import (
+    MARKER,
     UNUSED_SUPPRESSION_ID,
+    Directives,
     RuleFilter,
     apply_suppressions,
-    inline_suppressions,
+    directives,
     unused_suppressions,
 )
 from leakcheck.types import CheckResult, FileError, Finding, ProgressCallback
@@ -78,6 +80,9 @@ class ProjectOutcome:
     findings: list[Finding]
     errors: list[FileError]
     analyzed: list[str]
+    # the suppression comments of every analyzed file that has any (read once per run, and
+    # kept with a whole-run cache entry: tokenizing is the slow part of suppressions)
+    directives: dict[str, Directives] = field(default_factory=dict)
 
 
 class Analyzer:
@@ -170,11 +175,16 @@ class Analyzer:
         n = len(sources)
         every = list(range(n))
 
+        # one digest per file of what every per-file entry depends on; each kind (and any
+        # run-wide extra input, hashed once) is appended to it
+        per_file = [key(engine, rules_key, rel, hashes[i]) for i, (rel, _) in
+                    enumerate(sources)] if self.cache.enabled else []
+
         def keys(kind: str, *extra) -> dict[int, str]:
             if not self.cache.enabled:
                 return dict.fromkeys(every, "")
-            return {i: key(kind, engine, rules_key, sources[i][0], hashes[i], *extra)
-                    for i in every}
+            suffix = f":{kind}:{key(*extra)}" if extra else f":{kind}"
+            return {i: per_file[i] + suffix for i in every}
 
         # 1. pre-filter: which files can matter at all
         if self.prefilter:
@@ -275,16 +285,24 @@ class Analyzer:
                  if report is None or s.span.path in report]
         findings = solver.solve(sinks)
         phase("solve")
-        by_file = {rel: data for rel, data in sources}
+        built_files = set(analyzed)
+        marked = [i for i in every if sources[i][0] in built_files
+                  and MARKER in sources[i][1].lower()]
+        found = self._cached("directives", {i: k + ":directives" for i, k in keys(
+            "directives").items()} if self.cache.enabled else dict.fromkeys(every, ""),
+            lambda todo: {i: directives(*sources[i]) for i in todo}, marked, lambda i: i)
+        comments = {sources[i][0]: d for i, d in found.items() if d.valid or d.malformed}
         suppressed: list[Finding] = []
         for rel in sorted({f.sink.path for f in findings}):
             mine = [f for f in findings if f.sink.path == rel]
-            suppressed.extend(apply_suppressions(mine, inline_suppressions(rel, by_file[rel])))
+            held = comments.get(rel)
+            suppressed.extend(apply_suppressions(mine, held.valid if held else {}))
         errors = _in_order(errors, sources)
         if report is not None:
             errors = [e for e in errors if e.path in report or e.path == "."]
             analyzed = [a for a in analyzed if a in report]
-        return ProjectOutcome(suppressed, errors, sorted(analyzed))
+        return ProjectOutcome(suppressed, errors, sorted(analyzed),
+                              {rel: d for rel, d in comments.items() if rel in analyzed})
 
 
 # The stages of a run, in order, as `_Phases` is told they end.
@@ -449,7 +467,7 @@ def _check_paths(options: Options, progress: ProgressCallback | None = None) -> 
         # judged against every finding, before select/ignore (see suppress.py)
         unused_suppressions=unused_suppressions(
             [(rel, by_file[rel]) for rel in outcome.analyzed], outcome.findings, rule_filter,
-            known),
+            known, outcome.directives),
     )
 
 

@@ -33,7 +33,7 @@ from pathlib import Path
 CACHE_DIR_NAME = ".leakcheck_cache"
 ENV_CACHE_DIR = "LEAKCHECK_CACHE_DIR"
 FORMAT = "2"
-PACKED_KINDS = frozenset({"facts", "check", "parse", "scan", "build"})
+PACKED_KINDS = frozenset({"facts", "check", "parse", "scan", "build", "directives"})
 MAX_SEGMENTS = 4
 
 

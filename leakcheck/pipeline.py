@@ -222,7 +222,14 @@ class WorkerFailed(RuntimeError):
 
 
 class Pool:
-    """``jobs`` workers; ``jobs <= 1`` (or no ``fork`` on this platform) runs in-process."""
+    """``jobs`` workers; ``jobs <= 1`` (or no ``fork`` on this platform) runs in-process.
+
+    Worker processes are forked on the first call that has enough work for them: a small
+    batch (the one edited file of a warm run) runs in this process, which costs less than
+    forking, pickling and piping it."""
+
+    SMALL_BATCH_BYTES = 256 * 1024
+    LOCAL = -1  # owner of a file handled in this process
 
     def __init__(self, rules: RuleSet, sources: list[tuple[str, bytes]], jobs: int,
                  heads: frozenset[bytes] = frozenset()) -> None:
@@ -230,17 +237,20 @@ class Pool:
         self.local = Worker(rules, sources, heads)
         self.conns: list[Any] = []
         self.procs: list[Any] = []
-        if jobs > 1 and "fork" in multiprocessing.get_all_start_methods():
-            ctx = multiprocessing.get_context("fork")
-            for _ in range(jobs):
-                parent, child = ctx.Pipe()
-                proc = ctx.Process(target=_child, args=(child, self.local), daemon=True)
-                proc.start()
-                child.close()
-                self.conns.append(parent)
-                self.procs.append(proc)
-        self.jobs = max(1, len(self.conns))
+        self.wanted = jobs if jobs > 1 and "fork" in multiprocessing.get_all_start_methods() \
+            else 1
+        self.jobs = self.wanted
         self.owner: dict[int, int] = {}
+
+    def _start(self) -> None:
+        ctx = multiprocessing.get_context("fork")
+        for _ in range(self.wanted):
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=_child, args=(child, self.local), daemon=True)
+            proc.start()
+            child.close()
+            self.conns.append(parent)
+            self.procs.append(proc)
 
     def _balance(self, items: list[int], owner: dict[int, int]) -> None:
         """Give each file a worker, balancing bytes (largest first)."""
@@ -259,19 +269,29 @@ class Pool:
         scanning and building)."""
         if not items:
             return {}
-        if not self.conns:
+        if self.wanted <= 1:
             return getattr(self.local, method)(items)
         owner = self.owner if sticky else {}
-        self._balance([key(i) for i in items], owner)
+        idxs = [key(i) for i in items]
+        if all(owner.get(i, self.LOCAL) == self.LOCAL for i in idxs) and sum(
+                len(self.sources[i][1]) for i in idxs) < self.SMALL_BATCH_BYTES:
+            for i in idxs:
+                owner[i] = self.LOCAL
+            return getattr(self.local, method)(items)
+        if not self.conns:
+            self._start()
+        self._balance(idxs, owner)
         shares: list[list] = [[] for _ in range(self.jobs)]
+        here: list = []
         for item in items:
-            shares[owner[key(item)]].append(item)
+            w = owner[key(item)]
+            (here if w == self.LOCAL else shares[w]).append(item)
         busy = []
         for w, share in enumerate(shares):
             if share:
                 self.conns[w].send((method, share))
                 busy.append(w)
-        out: dict = {}
+        out: dict = getattr(self.local, method)(here) if here else {}
         failure = None
         for w in busy:
             try:

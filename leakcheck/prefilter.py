@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import posixpath
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -152,8 +153,8 @@ class _Components:
 
     def union(self, a: object, b: object) -> None:
         ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb, key=repr)] = min(ra, rb, key=repr)
+        if ra != rb:  # which root wins does not matter: only membership is ever read
+            self.parent[ra] = rb
 
 
 def module_heads(rel: str, root: Path,
@@ -161,7 +162,7 @@ def module_heads(rel: str, root: Path,
     """Every name a file answers to as a module (what ``analyze_project`` may give it);
     ``names``: its ``module_names``, when the caller has them already."""
     primary, aliases = names if names is not None else module_names(rel, root)
-    full = ".".join(Path(rel).with_suffix("").parts)
+    full = posixpath.splitext(rel)[0].replace("/", ".")  # `rel` is POSIX and normalized
     return (primary, *aliases, full)
 
 

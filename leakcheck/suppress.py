@@ -104,6 +104,9 @@ class Directives:
     malformed: tuple[Span, ...]
 
 
+NO_DIRECTIVES = Directives({}, ())
+
+
 def _comments(data: bytes) -> list[tuple[int, int, str]]:
     """(line, column, text) of every comment; a tokenizer failure falls back to lines."""
     try:
@@ -169,10 +172,12 @@ def apply_suppressions(findings: list[Finding],
 
 
 def unused_suppressions(files: Iterable[tuple[str, bytes]], findings: Iterable[Finding],
-                        rule_filter: RuleFilter,
-                        known_rules: Iterable[str]) -> tuple[UnusedSuppression, ...]:
+                        rule_filter: RuleFilter, known_rules: Iterable[str],
+                        read: dict[str, Directives] | None = None
+                        ) -> tuple[UnusedSuppression, ...]:
     """The comments of ``files`` that suppress nothing, given every finding of the run with
-    its suppression applied (before ``select``/``ignore`` filtering)."""
+    its suppression applied (before ``select``/``ignore`` filtering). ``read``: the
+    directives of every file that has any, when the caller has them already."""
     used: dict[Span, set[str]] = {}
     for f in findings:
         if f.suppression is not None:
@@ -182,7 +187,7 @@ def unused_suppressions(files: Iterable[tuple[str, bytes]], findings: Iterable[F
     for path, data in files:
         if not rule_filter.enabled(UNUSED_SUPPRESSION_ID, path):
             continue
-        found = directives(path, data)
+        found = directives(path, data) if read is None else read.get(path, NO_DIRECTIVES)
         for span in found.malformed:
             out.append(UnusedSuppression(
                 span, (), f"malformed suppression comment suppresses nothing; {SYNTAX_HINT}"))

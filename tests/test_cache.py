@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 import leakcheck.pipeline as pipeline
 from leakcheck.api import Options, check_paths
-from leakcheck.cache import CACHE_DIR_NAME, ENV_CACHE_DIR
+from leakcheck.cache import CACHE_DIR_NAME, ENV_CACHE_DIR, PACKED_KINDS
 from leakcheck.cli import main
 from leakcheck.parse import parse_source
 from leakcheck.report.json import JsonReporter
@@ -140,7 +140,7 @@ def test_entries_of_a_kind_share_one_file_per_root(project: Path, tmp_path: Path
     files = [p for p in cache.rglob("*") if p.is_file()]
     modules = len(list(project.rglob("*.py")))
     packs = [p for p in files if p.suffix == ".pack"]
-    assert packs and len(packs) <= 5  # facts, check, parse, scan, build
+    assert packs and len(packs) <= len(PACKED_KINDS)  # one segment per kind
     assert len(files) < modules  # .gitignore, CACHEDIR.TAG, the packs, one whole-run entry
 
 

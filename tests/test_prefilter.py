@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from leakcheck.api import Options, check_paths
+from leakcheck.pipeline import Pool, unwrap
 from leakcheck.prefilter import Vocab, file_facts, needed_files
 from leakcheck.report.json import JsonReporter
 from leakcheck.ruleset import load_ruleset
@@ -32,18 +33,49 @@ def render(result: CheckResult) -> str:
 
 
 @functools.cache
-def run(tree: Path, **kw) -> str:
-    return render(check_paths(Options(paths=(str(tree),), **kw)))
+def run(tree: Path, small_batch: int | None = None, **kw) -> str:
+    """``small_batch``: the pool's in-process threshold (0: every batch goes to the worker
+    processes, as on a large tree; None: the default, under which these small trees mostly
+    stay in-process)."""
+    saved = Pool.SMALL_BATCH_BYTES
+    if small_batch is not None:
+        Pool.SMALL_BATCH_BYTES = small_batch
+    try:
+        return render(check_paths(Options(paths=(str(tree),), **kw)))
+    finally:
+        Pool.SMALL_BATCH_BYTES = saved
 
 
 @pytest.mark.parametrize("tree", TREES, ids=[str(t.relative_to(FIXTURES)) for t in TREES])
-@pytest.mark.parametrize("variant", ["prefilter", "jobs2", "jobs2-prefilter-off"])
+@pytest.mark.parametrize("variant", ["prefilter", "jobs2", "jobs2-processes",
+                                     "jobs2-prefilter-off"])
 def test_same_output(tree: Path, variant: str) -> None:
     plain = run(tree, prefilter=False, jobs=1)
     kw = {"prefilter": {"prefilter": True, "jobs": 1},
           "jobs2": {"prefilter": True, "jobs": 2},
-          "jobs2-prefilter-off": {"prefilter": False, "jobs": 2}}[variant]
+          "jobs2-processes": {"prefilter": True, "jobs": 2, "small_batch": 0},
+          "jobs2-prefilter-off": {"prefilter": False, "jobs": 2, "small_batch": 0}}[variant]
     assert run(tree, **kw) == plain
+
+
+def test_small_batches_stay_in_process_and_large_ones_fork() -> None:
+    """A warm run's one edited file is not worth forking workers for; a cold run is."""
+    rules = load_ruleset(())
+    tiny = [(f"m{i}.py", b"x = 1\n") for i in range(4)]
+    pool = Pool(rules, tiny, jobs=2)
+    try:
+        assert set(pool.run("parse", [0, 1, 2, 3])) == {0, 1, 2, 3}
+        assert pool.procs == []
+    finally:
+        pool.close()
+    big = [(f"m{i}.py", b"x = 1\n" * (Pool.SMALL_BATCH_BYTES // 8)) for i in range(4)]
+    pool = Pool(rules, big, jobs=2)
+    try:
+        out = pool.run("parse", [0, 1, 2, 3])
+        assert set(out) == {0, 1, 2, 3} and len(pool.procs) == 2
+        assert all(unwrap(out[i]) is None for i in out)  # parsed, no error
+    finally:
+        pool.close()
 
 
 @pytest.mark.parametrize("tree", TREES, ids=[str(t.relative_to(FIXTURES)) for t in TREES])
