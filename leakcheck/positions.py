@@ -13,7 +13,6 @@ identical to libcst's (``tests/test_positions.py`` compares them on every fixtur
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
@@ -26,17 +25,19 @@ Raw = tuple[int, int, int, int]  # start line, start column, end line, end colum
 
 class Positions:
     """CST node -> ``CodeRange``, made on demand from the raw tuples (a Mapping's ``get``,
-    ``[]``, ``in`` and ``len``: what the graph builder uses)."""
+    ``[]``, ``in`` and ``len``: what the graph builder uses). Keyed by ``id(node)``: libcst
+    nodes hash by identity through a Python-level ``__hash__``, which cost more than the
+    rest of the bookkeeping; the module keeps its nodes alive while this is in use."""
 
     __slots__ = ("_lines", "_raw", "_text")
 
-    def __init__(self, raw: dict[cst.CSTNode, Raw], text: str = "") -> None:
+    def __init__(self, raw: dict[int, Raw], text: str = "") -> None:
         self._raw = raw
         self._text = text  # the module's code, as the pass that measured the ranges made it
         self._lines: list[str] | None = None
 
     def get(self, node: cst.CSTNode, default: CodeRange | None = None) -> CodeRange | None:
-        r = self._raw.get(node)
+        r = self._raw.get(id(node))
         if r is None:
             return default
         return CodeRange(CodePosition(r[0], r[1]), CodePosition(r[2], r[3]))
@@ -48,21 +49,18 @@ class Positions:
         return rng
 
     def __contains__(self, node: object) -> bool:
-        return node in self._raw
+        return id(node) in self._raw
 
     def __len__(self) -> int:
         return len(self._raw)
 
-    def __iter__(self) -> Iterator[cst.CSTNode]:
-        return iter(self._raw)
-
     def raw(self, node: cst.CSTNode) -> Raw | None:
-        return self._raw.get(node)
+        return self._raw.get(id(node))
 
     def text(self, node: cst.CSTNode) -> str | None:
         """The code inside ``node``'s range (what ``code_for_node`` gives for an expression
         without parentheses of its own), or None when it has no range."""
-        r = self._raw.get(node)
+        r = self._raw.get(id(node))
         if r is None or not self._text:
             return None
         lines = self._lines
@@ -93,16 +91,16 @@ class _Record:
         state = self.state
         computed = state.computed
         if self.start_node is not None:
-            s = computed[self.start_node]
+            s = computed[id(self.start_node)]
             start = (s[0], s[1])
         else:
             start = self.start
         if self.end_node is not None:
-            e = computed[self.end_node]
+            e = computed[id(self.end_node)]
             end = (e[2], e[3])
         else:
             end = (state.line, state.column)
-        computed[self.node] = (start[0], start[1], end[0], end[1])
+        computed[id(self.node)] = (start[0], start[1], end[0], end[1])
 
 
 class _State(CodegenState):
@@ -114,7 +112,7 @@ class _State(CodegenState):
         self.line = 1
         self.column = 0
         self.stack: list[tuple[int, int]] = []
-        self.computed: dict[cst.CSTNode, Raw] = {}
+        self.computed: dict[int, Raw] = {}  # by id(node)
 
     def _advance(self, value: str) -> None:
         if "\n" not in value and "\r" not in value:
@@ -129,17 +127,23 @@ class _State(CodegenState):
         for token in self.indent_tokens:
             self._advance(token)
 
-    def add_token(self, value: str) -> None:
+    def add_token(self, value: str) -> None:  # _advance inlined: once per token
         self.tokens.append(value)
-        self._advance(value)
+        if "\n" not in value and "\r" not in value:
+            self.column += len(value)
+            return
+        segments = _NEWLINE.split(value)
+        self.line += len(segments) - 1
+        self.column = len(segments[-1])
 
     def before_codegen(self, node: cst.CSTNode) -> None:
         self.stack.append((self.line, self.column))
 
     def after_codegen(self, node: cst.CSTNode) -> None:
         start = self.stack.pop()
-        if node not in self.computed:  # a syntactic position recorded inside wins
-            self.computed[node] = (start[0], start[1], self.line, self.column)
+        key = id(node)
+        if key not in self.computed:  # a syntactic position recorded inside wins
+            self.computed[key] = (start[0], start[1], self.line, self.column)
 
     def record_syntactic_position(self, node: cst.CSTNode, *,  # type: ignore[override]
                                   start_node: cst.CSTNode | None = None,
