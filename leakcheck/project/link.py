@@ -102,6 +102,7 @@ class Linker:
         self._outer: dict[tuple[str, tuple[str, ...]], frozenset] = {}
         self._hubs: dict[frozenset, tuple] = {}
         self._bound: dict[tuple, dict[str, Value]] = {}  # (site, callee) -> bind()
+        self._shared: dict[tuple, frozenset] = {}  # self attribute token -> _shared_roots
         self._arguments: dict[tuple, frozenset] = {}  # (site, callee, param token) -> nodes
         # function -> start nodes -> (roots, non-parameter roots): access paths whose
         # components are the same nodes share one search
@@ -355,6 +356,17 @@ class Linker:
                     # by the solver, not by every summary again
                     roots.add(node)
                     continue
+                if node[1][0] == "self":  # shared state: what is upstream is known already
+                    for found in self._shared_roots(node):
+                        if found in seen and found != node:
+                            continue
+                        seen.add(found)
+                        if found[0] != "sym" or found == node:  # a source: its own upstream
+                            if attrs[found].get("entry") != func:  # is in the set already
+                                roots.add(found)
+                        else:
+                            queue.append(found)  # judged as if met here
+                    continue
             node_preds = preds.get(node)
             if node_preds is None:
                 continue
@@ -372,6 +384,44 @@ class Linker:
         self._by_start[func][start] = (result, outer)
         self._summary_paths[func].add(path)
         return result
+
+    def _shared_roots(self, start: tuple) -> frozenset:
+        """What a ``self`` attribute token is made of: the parameter and call-result tokens
+        and the sources upstream of it, searched through everything else (other attributes
+        included). Summaries of every method of a class used to search the same attribute
+        web again (trl: half of all the summary searches). The same for every function and
+        for the whole run: only parameter and result tokens gain edges while linking, and
+        the search stops at them."""
+        hit = self._shared.get(start)
+        if hit is not None:
+            return hit
+        preds = self.graph._pred
+        attrs = self.graph._node
+        found: set = set()
+        seen = {start}
+        queue = deque(seen)
+        while queue:
+            node = queue.popleft()
+            if node[0] == "sym":
+                kind = node[1][0]
+                if kind == "param" or kind == "ret":
+                    found.add(node)
+                    continue
+                done = self._shared.get(node) if node != start else None
+                if done is not None:
+                    found |= done
+                    continue
+            node_preds = preds.get(node)
+            if node_preds is None:
+                continue
+            if "source_kind" in attrs[node]:
+                found.add(node)
+            for pred in node_preds:
+                if pred not in seen:
+                    seen.add(pred)
+                    queue.append(pred)
+        hit = self._shared[start] = frozenset(found)
+        return hit
 
     def _hub_edge(self, func: str, path: tuple[str, ...], token: tuple) -> bool:
         """An edge from the hub of ``func``'s non-parameter roots for ``path`` into
