@@ -147,7 +147,7 @@ def join_all(values: list[Value]) -> Value:
 def add_shape(v: Value, nodes: Nodes) -> Value:
     if not nodes or nodes <= v.shape:
         return v
-    return replace(v, shape=v.shape | nodes)
+    return _reshaped(v, v.shape | nodes, v.from_grader)
 
 
 def read(v: Value, key: str | None, index_taint: Nodes = NO_NODES) -> Value:
@@ -167,8 +167,15 @@ def read(v: Value, key: str | None, index_taint: Nodes = NO_NODES) -> Value:
             sub = join(sub, sym_value(base, (*path, step)[:_path_limit(base)]))
     extra = v.shape | index_taint
     if not extra:
-        return sub if not v.from_grader or sub.from_grader else replace(sub, from_grader=True)
-    return replace(sub, shape=sub.shape | extra, from_grader=v.from_grader or sub.from_grader)
+        return sub if not v.from_grader or sub.from_grader else _reshaped(sub, sub.shape, True)
+    return _reshaped(sub, sub.shape | extra, v.from_grader or sub.from_grader)
+
+
+def _reshaped(v: Value, shape: Nodes, from_grader: bool) -> Value:
+    """``replace(v, shape=..., from_grader=...)`` without ``dataclasses.replace``'s field
+    introspection (reads are the commonest operation of building and linking)."""
+    return Value(shape=shape, elem=v.elem, fields=v.fields, info=v.info,
+                 from_grader=from_grader, syms=v.syms)
 
 
 def items(v: Value) -> Value | None:
@@ -177,7 +184,7 @@ def items(v: Value) -> Value | None:
     holds nothing."""
     if v.elem is None and not v.fields and not v.syms:
         return None
-    return read(replace(v, shape=NO_NODES), None)
+    return read(_reshaped(v, NO_NODES, v.from_grader), None)
 
 
 def elements(v: Value) -> Value:
