@@ -288,9 +288,9 @@ class Analyzer:
         built_files = set(analyzed)
         marked = [i for i in every if sources[i][0] in built_files
                   and MARKER in sources[i][1].lower()]
-        found = self._cached("directives", {i: k + ":directives" for i, k in keys(
-            "directives").items()} if self.cache.enabled else dict.fromkeys(every, ""),
-            lambda todo: {i: directives(*sources[i]) for i in todo}, marked, lambda i: i)
+        found = self._cached("directives", keys("directives"),
+                             lambda todo: {i: directives(*sources[i]) for i in todo}, marked,
+                             lambda i: i)
         comments = {sources[i][0]: d for i, d in found.items() if d.valid or d.malformed}
         suppressed: list[Finding] = []
         for rel in sorted({f.sink.path for f in findings}):

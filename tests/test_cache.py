@@ -208,3 +208,35 @@ def test_an_edit_adds_a_small_segment_and_segments_are_compacted(project: Path,
         if k == 0:  # the first edit wrote a segment beside the untouched first one
             assert len(parse_segments) == 2 and parse_pack.read_bytes() == before
     assert not parse_pack.exists()  # compacted away since
+
+
+def test_suppression_comments_are_read_once_per_file_content(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    """Tokenizing for ``# leakcheck:`` comments is cached like the rest: after an edit, only
+    the edited file is read again, and the suppressed and unused ones are still reported."""
+    import leakcheck.suppress as suppress
+
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "rewards.py").write_text(
+        "def reward(completions, **kwargs):\n"
+        "    return [judge(c) for c in completions]  # leakcheck: ignore[LC102] -- on purpose\n")
+    (project / "other.py").write_text("x = 1  # leakcheck: ignore\n")
+    cache = tmp_path / "c"
+    expected = render(check_paths(_opts(project, cache)))
+    data = json.loads(expected)
+    assert data["unused_suppressions"] and data["summary"]["suppressed"] == 2
+    read: list[bytes] = []
+    original = suppress._comments
+
+    def counting(source: bytes):
+        read.append(source)
+        return original(source)
+
+    monkeypatch.setattr(suppress, "_comments", counting)
+    suppress.directives.cache_clear()
+    (project / "rewards.py").write_text((project / "rewards.py").read_text() + "\ny = 2\n")
+    edited = render(check_paths(_opts(project, cache)))
+    assert read == [(project / "rewards.py").read_bytes()]
+    assert edited == render(check_paths(_opts(project, None)))
