@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from leakcheck.types import RuleInfo
 from leakcheck.words import contains_phrase
@@ -13,9 +13,20 @@ class WordSet:
     """A vocabulary: single words and word sequences, matched word by word."""
 
     phrases: tuple[tuple[str, ...], ...] = ()
+    # the one-word phrases as a set, the others as they are: matching is asked for every
+    # call, name and attribute the builder meets, against vocabularies of hundreds of words
+    _singles: frozenset[str] = field(init=False, repr=False, compare=False)
+    _sequences: tuple[tuple[str, ...], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_singles", frozenset(
+            p[0] for p in self.phrases if len(p) == 1))
+        object.__setattr__(self, "_sequences", tuple(p for p in self.phrases if len(p) != 1))
 
     def matches(self, words: tuple[str, ...]) -> bool:
-        return any(contains_phrase(words, p) for p in self.phrases)
+        if not self._singles.isdisjoint(words):
+            return True
+        return any(contains_phrase(words, p) for p in self._sequences)
 
     def __or__(self, other: WordSet) -> WordSet:
         return WordSet(tuple(dict.fromkeys(self.phrases + other.phrases)))
