@@ -163,7 +163,7 @@ def read(v: Value, key: str | None, index_taint: Nodes = NO_NODES) -> Value:
     if v.syms and found is None:
         # a part of a symbolic value not overwritten locally: its token for this path
         step = key if key is not None else "[]"
-        for base, path in sorted(v.syms, key=repr):
+        for base, path in (v.syms if len(v.syms) == 1 else sorted(v.syms, key=repr)):
             sub = join(sub, sym_value(base, (*path, step)[:_path_limit(base)]))
     extra = v.shape | index_taint
     if not extra:
