@@ -120,6 +120,12 @@ class ModuleContext:
 
     # -- positions and text ----------------------------------------------------
     def span(self, node: cst.CSTNode) -> Span:
+        raw = getattr(self.positions, "raw", None)
+        if raw is not None:  # leakcheck's Positions: the tuple, without a CodeRange
+            r = raw(node)
+            if r is None:
+                return Span(self.path, 1, 1, 1, 1)
+            return Span(self.path, r[0], r[1] + 1, r[2], r[3] + 1)
         rng = self.positions.get(node)
         if rng is None:
             return Span(self.path, 1, 1, 1, 1)

@@ -11,6 +11,7 @@ from leakcheck.graph import facts
 from leakcheck.graph.scan import dotted_name, is_literal
 from leakcheck.graph.state import State, merge
 from leakcheck.graph.values import CLEAN, Value, deep, elements, join, sym_value, whole
+from leakcheck.graph.walk import walk
 
 if TYPE_CHECKING:
     from leakcheck.graph.builder import FunctionBuilder
@@ -452,13 +453,13 @@ def _returns_name(fn: cst.FunctionDef | None, name: str) -> bool:
         return False
     found = False
 
-    class V(cst.CSTVisitor):
+    class V:
         def visit_Return(self, node: cst.Return) -> None:
             nonlocal found
             if isinstance(node.value, cst.Name) and node.value.value == name:
                 found = True
 
-    fn.body.visit(V())
+    walk(fn.body, V())  # read-only: ``CSTNode.visit`` would rebuild the whole body
     return found
 
 
