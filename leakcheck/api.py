@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from leakcheck.cache import Cache, content_hash, default_cache_dir, engine_digest, key
 from leakcheck.config import (
@@ -24,17 +25,11 @@ from leakcheck.config import (
     load_config,
 )
 from leakcheck.discover import discover, relative
-from leakcheck.graph.builder import LinkIn
-from leakcheck.graph.regex import RegexReader
-from leakcheck.pipeline import Built, Pickled, Pool, default_jobs, unwrap
 from leakcheck.prefilter import heads_of, module_heads, needed
-from leakcheck.project.index import ProjectIndex
-from leakcheck.project.link import Linker
 from leakcheck.project.names import module_names
 from leakcheck.ruleset import RuleSet, load_ruleset
 from leakcheck.ruleset.load import with_vocabulary
-from leakcheck.ruleset.match import Vocabulary
-from leakcheck.solve import Solver, number_duplicates
+from leakcheck.solve import number_duplicates
 from leakcheck.suppress import (
     MARKER,
     UNUSED_SUPPRESSION_ID,
@@ -45,6 +40,11 @@ from leakcheck.suppress import (
     unused_suppressions,
 )
 from leakcheck.types import CheckResult, FileError, Finding, ProgressCallback
+
+if TYPE_CHECKING:  # the engine proper (libcst, networkx) loads only when there is work:
+    # a warm run answered by the whole-run cache entry never imports it
+    from leakcheck.graph.builder import LinkIn
+    from leakcheck.pipeline import Built, Pool
 
 # Deeply nested code recurses deeply in libcst and in the builder: analysis runs on a thread
 # with a large stack (virtual memory, touched only as needed) so a hostile file becomes a
@@ -97,8 +97,6 @@ class Analyzer:
     def __init__(self, rules: RuleSet, *, prefilter: bool = True, jobs: int = 1,
                  cache: Cache | None = None) -> None:
         self.rules = rules
-        self.vocab = Vocabulary(rules)
-        self.regex = RegexReader(self.vocab)
         self.prefilter = prefilter
         self.jobs = jobs
         self.cache = cache or Cache(None)
@@ -131,6 +129,8 @@ class Analyzer:
         # run on a large tree): collect once at the end instead.
         collecting = gc.isenabled()
         gc.disable()
+        from leakcheck.pipeline import Pool
+
         pool = Pool(self.rules, sources, self.jobs, heads_of(heads))
         try:
             outcome = self._analyze(root, sources, report, pool, engine, hashes, heads,
@@ -156,6 +156,8 @@ class Analyzer:
                 out[idx] = hit
             else:
                 todo.append(item)
+        from leakcheck.pipeline import Pickled
+
         for idx, value in compute(todo, **kw).items():
             if isinstance(value, Pickled):
                 out[idx] = value.load()
@@ -170,6 +172,11 @@ class Analyzer:
                  heads: dict[str, tuple[str, ...]],
                  names_of: dict[str, tuple[str, tuple[str, ...]]],
                  progress: ProgressCallback | None = None) -> ProjectOutcome:
+        from leakcheck.pipeline import unwrap
+        from leakcheck.project.index import ProjectIndex
+        from leakcheck.project.link import Linker
+        from leakcheck.solve import Solver
+
         rules_key = self.rules.digest
         phase = _Phases(progress)
         n = len(sources)
@@ -374,6 +381,14 @@ def _on_big_stack(fn, *args):
     if failure:
         raise failure[0]
     return result[0]
+
+
+def default_jobs() -> int:
+    """One worker per core this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def check_paths(options: Options, progress: ProgressCallback | None = None) -> CheckResult:

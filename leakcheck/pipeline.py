@@ -320,9 +320,3 @@ class Pool:
         self.conns = []
         self.procs = []
 
-
-def default_jobs() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)

@@ -42,7 +42,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from leakcheck.parse import refused_up_front
 from leakcheck.project.names import module_names
 from leakcheck.ruleset import RuleSet
 from leakcheck.ruleset.model import WordRule, WordSet
@@ -240,6 +239,8 @@ def _dotted(node: ast.expr) -> tuple[str, ...] | None:
 def check_skipped(data: bytes) -> frozenset[str] | None:
     """The ``@property`` names of a file that is not analyzed, or None when CPython's
     parser does not accept it (the caller then parses it the usual way, for its error)."""
+    from leakcheck.parse import refused_up_front  # (libcst: only where files are skipped)
+
     if refused_up_front(data):
         return None  # parse_source decides, as it would without the pre-filter
     try:

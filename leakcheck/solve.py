@@ -13,13 +13,16 @@ import re
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-import networkx as nx
-
-from leakcheck.graph.context import SinkRecord
 from leakcheck.graph.values import NodeId, component
 from leakcheck.ruleset.model import RuleSet
 from leakcheck.types import Finding, RuleInfo, Span, Step
+
+if TYPE_CHECKING:  # annotations only: the warm path imports number_duplicates from here
+    import networkx as nx
+
+    from leakcheck.graph.context import SinkRecord
 
 MAX_EXPANSION_DEPTH = 8
 UNKNOWN_SPAN = Span("?", 1, 1, 1, 1)
