@@ -231,6 +231,8 @@ def component(v: Value, path: tuple[str, ...]) -> Nodes:
     for at this call site. ``**`` is everything inside; ``[]`` the items."""
     cur = v
     for step in path:
+        if cur.elem is None and not cur.fields and not cur.syms:
+            return cur.shape  # a value with no parts: every path of it is its own taint
         if step == DEEP:
             return deep(cur)
         cur = read(cur, None if step == "[]" else step)
