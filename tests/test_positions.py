@@ -67,3 +67,45 @@ def test_walk_scan_equals_visitor_scan() -> None:
     vocab = Vocabulary(load_ruleset(()))
     for _path, module in MODULES:
         assert scan.scan_module(module, vocab, "m") == _old_scan(module, vocab)
+
+
+STRING_CASES = [
+    '"plain"', "'single'", '"""triple\nquoted"""', "r'\\d+\\s'", "b'bytes\\x00'", "rb'\\n'",
+    '"esc\\t\\u00e9\\N{BULLET}"', "u'unicode'", '"a" "b"', '"a" \'b\' """c"""', "b'a' b'b'",
+    '"a" f"{x}"', 'f"{x}" "a"', '"</think>"', "'<answer>' '</answer>'",
+]
+
+
+@pytest.mark.parametrize("code", STRING_CASES)
+def test_string_values_equal_libcst(code: str) -> None:
+    """``scan.string_value`` replaces libcst's ``evaluated_value`` (which calls
+    ``ast.literal_eval`` and leaves reference cycles behind on every call)."""
+    node = cst.parse_expression(code)
+    assert scan.string_value(node) == node.evaluated_value
+
+
+def test_every_string_in_the_fixtures_and_the_package_evaluates_as_libcst_does() -> None:
+    class Strings:
+        def __init__(self) -> None:
+            self.found: list[cst.SimpleString | cst.ConcatenatedString] = []
+
+        def visit_SimpleString(self, node: cst.SimpleString) -> None:
+            self.found.append(node)
+
+        def visit_ConcatenatedString(self, node: cst.ConcatenatedString) -> None:
+            self.found.append(node)
+
+    seen = 0
+    for _, module in MODULES:
+        strings = Strings()
+        scan.walk(module, strings)
+        for node in strings.found:
+            try:
+                expected = node.evaluated_value
+            except (ValueError, SyntaxError, AttributeError) as exc:
+                with pytest.raises(type(exc)):
+                    scan.string_value(node)
+                continue
+            assert scan.string_value(node) == expected
+            seen += 1
+    assert seen > 1000

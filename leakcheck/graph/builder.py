@@ -18,7 +18,7 @@ from leakcheck.graph import facts
 from leakcheck.graph.calls import CallMixin
 from leakcheck.graph.context import ClassData, FunctionData, ModuleContext
 from leakcheck.graph.exprs import _HANDLERS, ExprMixin
-from leakcheck.graph.scan import ModuleScan, const_key, dotted_name
+from leakcheck.graph.scan import ModuleScan, const_key, dotted_name, string_value
 from leakcheck.graph.state import State
 from leakcheck.graph.stmts import StmtMixin
 from leakcheck.graph.values import (
@@ -278,7 +278,7 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
         expr = annotation.annotation
         if isinstance(expr, cst.SimpleString):
             try:
-                expr = cst.parse_expression(str(expr.evaluated_value))
+                expr = cst.parse_expression(str(string_value(expr)))
             except Exception:
                 return None
         for node in _walk_expr(expr):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from leakcheck.graph import facts
-from leakcheck.graph.scan import const_key, is_literal
+from leakcheck.graph.scan import const_key, is_literal, string_value
 from leakcheck.graph.values import (
     CLEAN,
     NO_NODES,
@@ -43,7 +43,7 @@ class UnhandledSyntax(Exception):
 def literal_value(node: cst.BaseExpression) -> object:
     try:
         if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
-            return node.evaluated_value
+            return string_value(node)
         if isinstance(node, cst.Integer):
             return int(node.value.replace("_", ""), 0)
         if isinstance(node, cst.Float):
@@ -435,7 +435,7 @@ def _constant_key(node: cst.Subscript) -> str | None:
         return None
     key = node.slice[0].slice.value
     if isinstance(key, cst.SimpleString):
-        value = key.evaluated_value
+        value = string_value(key)
         return value if isinstance(value, str) else None
     return None
 

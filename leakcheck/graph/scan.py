@@ -10,7 +10,9 @@
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import libcst as cst
 
@@ -56,9 +58,40 @@ def is_literal(node: cst.BaseExpression | None) -> bool:
     return False
 
 
+@lru_cache(maxsize=32768)
+def _string_literal(text: str) -> str | bytes:
+    """``ast.literal_eval`` of one string token. literal_eval defines recursive closures on
+    every call, which leaves reference cycles behind (tens of thousands per repository, all
+    collected at once at the end of a run); this parses the token instead, and remembers
+    it (the same keys and tags recur). The same values, the same errors."""
+    body = ast.parse(text, mode="eval").body
+    if not isinstance(body, ast.Constant) or not isinstance(body.value, (str, bytes)):
+        raise ValueError(f"malformed string literal: {text[:40]!r}")
+    return body.value
+
+
+def string_value(node: cst.SimpleString | cst.ConcatenatedString) -> str | bytes | None:
+    """``node.evaluated_value`` (libcst's, for a plain or implicitly concatenated string):
+    None when a part is an f-string."""
+    if isinstance(node, cst.SimpleString):
+        return _string_literal(node.value)
+    left, right = node.left, node.right
+    if isinstance(left, cst.FormattedString) or isinstance(right, cst.FormattedString):
+        return None
+    left_val = string_value(left)  # type: ignore[arg-type]
+    right_val = string_value(right)  # type: ignore[arg-type]
+    if right_val is None:
+        return None
+    if isinstance(left_val, bytes) and isinstance(right_val, bytes):
+        return left_val + right_val
+    if isinstance(left_val, str) and isinstance(right_val, str):
+        return left_val + right_val
+    return None
+
+
 def const_key(node: cst.BaseExpression) -> str | None:
     if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
+        value = string_value(node)
         return value if isinstance(value, str) else None
     return None
 
