@@ -114,20 +114,12 @@ class _State(CodegenState):
         self.stack: list[tuple[int, int]] = []
         self.computed: dict[int, Raw] = {}  # by id(node)
 
-    def _advance(self, value: str) -> None:
-        if "\n" not in value and "\r" not in value:
-            self.column += len(value)
-            return
-        segments = _NEWLINE.split(value)
-        self.line += len(segments) - 1
-        self.column = len(segments[-1])
-
     def add_indent_tokens(self) -> None:
         self.tokens.extend(self.indent_tokens)
-        for token in self.indent_tokens:
-            self._advance(token)
+        for token in self.indent_tokens:  # indentation: spaces and tabs, never a newline
+            self.column += len(token)
 
-    def add_token(self, value: str) -> None:  # _advance inlined: once per token
+    def add_token(self, value: str) -> None:
         self.tokens.append(value)
         if "\n" not in value and "\r" not in value:
             self.column += len(value)
