@@ -1,0 +1,73 @@
+"""The solver's two shortcuts over the linked graph keep its answers: hub nodes read as the
+direct edges they replace, and a backward search limited to tainted nodes finds the same
+tainted nodes, in the same order, through the same parents."""
+
+from __future__ import annotations
+
+import random
+
+import networkx as nx
+import pytest
+
+from leakcheck.solve import _predecessors, _reach, _through
+
+
+def _random_graph(seed: int, n: int = 60, edges: int = 150) -> nx.DiGraph:
+    rng = random.Random(seed)
+    g = nx.DiGraph()
+    g.add_nodes_from(("n", i) for i in range(n))
+    for _ in range(edges):
+        a, b = rng.randrange(n), rng.randrange(n)
+        if a != b:
+            g.add_edge(("n", a), ("n", b))
+    return g
+
+
+def _forward(g: nx.DiGraph, start: list) -> set:
+    seen = set(start)
+    todo = list(start)
+    while todo:
+        for s in g.successors(todo.pop()):
+            if s not in seen:
+                seen.add(s)
+                todo.append(s)
+    return seen
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_searching_only_tainted_nodes_changes_nothing_tainted(seed: int) -> None:
+    g = _random_graph(seed)
+    rng = random.Random(seed)
+    sources = rng.sample(sorted(g.nodes), 4)
+    tainted = _forward(g, sources)
+    for target in sorted(tainted, key=repr):
+        full = _reach(g, [target])
+        pruned = _reach(g, [target], keep=tainted)
+        assert pruned.order == [n for n in full.order if n in tainted]
+        assert pruned.parents == {n: p for n, p in full.parents.items() if n in tainted}
+        stop = rng.choice(pruned.order)
+        assert _reach(g, [target], stop=stop, keep=tainted).parents == {
+            n: p for n, p in _reach(g, [target], stop=stop).parents.items() if n in tainted}
+
+
+def test_a_hub_reads_as_the_direct_edges_it_replaces() -> None:
+    roots = [("src", i) for i in range(5)]
+    tokens = [("sym", ("ret", "f", i), ()) for i in range(3)]
+    direct = nx.DiGraph()
+    hubbed = nx.DiGraph()
+    arg = ("arg", 0)
+    for t in tokens:
+        direct.add_edge(arg, t, through=("param-root", "callee", ()))
+        hubbed.add_edge(arg, t, through=("param-root", "callee", ()))
+        for r in roots:
+            direct.add_edge(r, t, through=(r, "callee", ()))
+    for r in roots:
+        hubbed.add_edge(r, ("hub", 0))
+    for t in tokens:
+        hubbed.add_edge(("hub", 0), t, via=("callee", ()))
+    for t in tokens:
+        assert _predecessors(hubbed, t) == set(direct.pred[t])
+        for p in direct.pred[t]:
+            assert _through(hubbed, p, t) == direct.edges[p, t]["through"]
+    assert _through(hubbed, ("src", 9), tokens[0]) is None
+    assert _reach(hubbed, [tokens[0]]).parents == _reach(direct, [tokens[0]]).parents
