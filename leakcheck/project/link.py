@@ -335,7 +335,6 @@ class Linker:
             self._summaries[key], self._outer[key] = same
             self._summary_paths[func].add(path)
             return same[0]
-        own = ("param", func)
         roots: set = set()
         params: set = set()
         seen = set(start)
@@ -344,19 +343,25 @@ class Linker:
         # linker's hot spot and the view objects cost more than the walk (same graph)
         preds = self.graph._pred
         attrs = self.graph._node
+        caller_of = self.caller_of
         while queue:
             node = queue.popleft()
             if node[0] == "sym":
-                if node[1][:2] == own:
-                    params.add(node)
-                    continue  # callers' arguments are not this function's business
-                if self._foreign(node[1], func):
+                base = node[1]
+                kind = base[0]
+                if kind == "param":
+                    if base[1] == func:
+                        params.add(node)
+                        continue  # callers' arguments are not this function's business
+                    roots.add(node)  # another function's parameter: as below
+                    continue
+                if kind == "ret" and caller_of.get(base) != func:
                     # another function's parameter or call result (met through a self
                     # attribute or a global): a root as it stands; what reaches it is found
-                    # by the solver, not by every summary again
+                    # by the solver, not by every summary again (``_foreign``, inlined)
                     roots.add(node)
                     continue
-                if node[1][0] == "self":  # shared state: what is upstream is known already
+                if kind == "self":  # shared state: what is upstream is known already
                     for found in self._shared_roots(node):
                         if found in seen and found != node:
                             continue
@@ -373,10 +378,10 @@ class Linker:
             data = attrs[node]
             if "source_kind" in data and data.get("entry") != func:
                 roots.add(node)  # (a grader's own entry source stays inside it)
-            for pred in node_preds:
-                if pred not in seen:
-                    seen.add(pred)
-                    queue.append(pred)
+            fresh = node_preds.keys() - seen  # (the order of the search is not observable)
+            if fresh:
+                seen |= fresh
+                queue.extend(fresh)
         outer = frozenset(roots)
         result = outer | params if params else outer
         self._summaries[key] = result
