@@ -198,7 +198,7 @@ class Analyzer:
             facts = self._cached("facts", keys("facts", sorted(heads_of(heads))),
                                  lambda t: pool.run("facts", t, sticky=False), every,
                                  lambda i: i)
-            keep = needed({sources[i][0]: facts[i] for i in every}, heads, root)
+            keep = needed({sources[i][0]: facts[i] for i in every}, heads)
         else:
             keep = {rel for rel, _ in sources}
         wanted = [i for i in every if sources[i][0] in keep]

@@ -47,7 +47,7 @@ class Facts:
     relative: tuple[tuple[int, str], ...]
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Built:
     """What linking and solving need of a built module (no CST: picklable and small)."""
 
@@ -135,13 +135,16 @@ class Worker:
                 out[idx] = p
                 continue
             try:
-                scan = scan_module(p.module, self.vocab, name, rel.endswith("__init__.py"))
+                scan = self.scans[idx] = self._scan(idx, p, name)
             except RecursionError:
                 out[idx] = FileError(rel, 1, 1, "internal", "source is nested too deeply")
                 continue
-            self.scans[idx] = scan
             out[idx] = portable(scan)
         return out
+
+    def _scan(self, idx: int, parsed: Parsed, name: str) -> ModuleScan:
+        return scan_module(parsed.module, self.vocab, name,
+                           self.sources[idx][0].endswith("__init__.py"))
 
     def build(self, items: list[tuple[int, str, LinkIn]]) -> dict[int, Built | FileError]:
         out: dict[int, Built | FileError] = {}
@@ -151,10 +154,8 @@ class Worker:
             if isinstance(p, FileError):
                 out[idx] = p
                 continue
-            scan = self.scans.get(idx)
             try:
-                if scan is None:
-                    scan = scan_module(p.module, self.vocab, name, rel.endswith("__init__.py"))
+                scan = self.scans.get(idx) or self._scan(idx, p, name)
                 ctx = build_module(p.module, rel, p.positions, self.vocab, self.regex,
                                    module_name=name, scan=scan, link_in=link_in)
             except RecursionError:

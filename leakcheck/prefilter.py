@@ -42,7 +42,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from leakcheck.project.names import module_names
+from leakcheck.project.names import import_base, module_names
 from leakcheck.ruleset import RuleSet
 from leakcheck.ruleset.model import WordRule, WordSet
 from leakcheck.words import split_words
@@ -169,8 +169,8 @@ def heads_of(names: dict[str, tuple[str, ...]]) -> frozenset[bytes]:
     return frozenset(m.split(".", 1)[0].encode() for mods in names.values() for m in mods)
 
 
-def needed(facts: dict[str, FileFacts | object], names: dict[str, tuple[str, ...]],
-           root: Path) -> set[str]:
+def needed(facts: dict[str, FileFacts | object], names: dict[str, tuple[str, ...]]
+           ) -> set[str]:
     """The files of every component that holds a possible source and a possible sink.
     ``facts`` values have ``source``, ``sink``, ``relative`` and ``heads`` (or ``runs``)."""
     comps = _Components()
@@ -187,14 +187,12 @@ def needed(facts: dict[str, FileFacts | object], names: dict[str, tuple[str, ...
             comps.union(("file", rel), ("head", head))
         if f.relative:  # type: ignore[union-attr]
             primary = names[rel][0] if rel in names else ""
-            parts = primary.split(".") if primary else []
             is_pkg = rel.endswith("__init__.py")
             for dots, module in f.relative:  # type: ignore[union-attr]
-                keep = len(parts) - dots + (1 if is_pkg else 0)
-                base = parts[:max(0, keep)] + ([module] if module else [])
-                head = (base[0] if base else "").encode()
-                if head:
-                    comps.union(("file", rel), ("head", head))
+                base = import_base(primary, is_pkg, dots, tuple(module.split(".")) if module
+                                   else None)
+                if base:
+                    comps.union(("file", rel), ("head", base.split(".", 1)[0].encode()))
     has_source: set[object] = set()
     has_sink: set[object] = set()
     for rel, f in facts.items():
@@ -214,7 +212,7 @@ def needed_files(root: Path, sources: list[tuple[str, bytes]], rules: RuleSet) -
     packages: dict[str, bool] = {}
     names = {rel: module_heads(rel, root, module_names(rel, root, packages))
              for rel, _ in sources}
-    return needed(facts, names, root)
+    return needed(facts, names)
 
 
 def _dotted(node: ast.expr) -> tuple[str, ...] | None:

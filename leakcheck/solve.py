@@ -178,12 +178,11 @@ class Solver:
         return tuple(steps)
 
     # -- findings ------------------------------------------------------------------
-    def _tainted_nodes(self) -> set[NodeId]:
+    def _tainted_nodes(self, start: Iterable[NodeId]) -> set[NodeId]:
         """Every node some source reaches: one forward search from all sources at once."""
         graph = self.graph
-        start = [n for n, kind in graph.nodes(data="source_kind") if kind in self.by_kind]
         seen = set(start)
-        queue = deque(start)
+        queue = deque(seen)
         while queue:
             for succ in graph.successors(queue.popleft()):
                 if succ not in seen:
@@ -194,9 +193,9 @@ class Solver:
     def solve(self, sinks: Iterable[SinkRecord]) -> list[Finding]:
         findings: list[Finding] = []
         graph = self.graph
-        tainted = self._keep = self._tainted_nodes()
         source_kind = {n: kind for n, kind in graph.nodes(data="source_kind")
                        if kind in self.by_kind}
+        tainted = self._keep = self._tainted_nodes(source_kind)
         for record in sorted(sinks, key=lambda r: r.node):
             if record.node not in tainted:
                 continue  # no source reaches it: skip the backward search
@@ -207,7 +206,7 @@ class Solver:
             kinds = sorted({source_kind[n] for n in sources})
             rule = max((self.by_kind[k] for k in kinds), key=lambda r: (r.priority, r.id))
             source = _upstream_source(graph, reach, [
-                n for n in sources if graph.nodes[n]["source_kind"] == rule.kind])
+                n for n in sources if source_kind[n] == rule.kind])
             findings.append(self._finding(record, reach, source, rule, tuple(kinds)))
         return findings
 

@@ -17,6 +17,7 @@ from functools import lru_cache
 import libcst as cst
 
 from leakcheck.graph.walk import walk
+from leakcheck.project.names import import_base
 from leakcheck.ruleset.match import Vocabulary
 
 
@@ -109,7 +110,7 @@ class ModuleScan:
     nonliteral_assigned: set[str] = field(default_factory=set)
     class_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # the module's top level, for linking the project: names it defines, what it imports
-    # (local name -> absolute dotted target, resolved by graph/stmts.import_base), its
+    # (local name -> absolute dotted target, resolved by project/names.import_base), its
     # constants, and attribute names that are properties anywhere in it
     top_defs: set[str] = field(default_factory=set)
     imports: dict[str, str] = field(default_factory=dict)
@@ -273,7 +274,6 @@ class _Scanner(cst.CSTVisitor):
 
 def _top_level(module: cst.Module, out: ModuleScan, module_name: str, is_package: bool) -> None:
     from leakcheck.graph.exprs import _NOT_CONST, literal_value
-    from leakcheck.graph.stmts import import_base
 
     for stmt in module.body:
         if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):

@@ -12,6 +12,7 @@ from leakcheck.graph.scan import dotted_name, is_literal
 from leakcheck.graph.state import State, merge
 from leakcheck.graph.values import CLEAN, Value, deep, elements, join, sym_value, whole
 from leakcheck.graph.walk import walk
+from leakcheck.project.names import import_base
 
 if TYPE_CHECKING:
     from leakcheck.graph.builder import FunctionBuilder
@@ -430,18 +431,6 @@ class StmtMixin:
                 value = replace(value, shape=frozenset((src,)))
             self.state.env[name] = value
         return tuple(out)
-
-
-def import_base(module: str, is_package: bool, level: int, name: tuple[str, ...] | None) -> str:
-    """The absolute module a ``from ... import`` reads from."""
-    if level == 0:
-        return ".".join(name or ())
-    parts = module.split(".") if module else []
-    if not is_package:
-        parts = parts[:-1]
-    if level > 1:
-        parts = parts[: max(0, len(parts) - (level - 1))]
-    return ".".join([*parts, *(name or ())])
 
 
 def qualify(prefix: str, name: str) -> str:

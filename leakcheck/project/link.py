@@ -31,6 +31,7 @@ from leakcheck.graph.values import (
 from leakcheck.project.index import ProjectIndex
 
 MAX_SCC_ROUNDS = 8
+Summary = tuple[frozenset, frozenset]  # (roots, the roots that are not the own parameters)
 HUB_MIN = 4  # an argument of this many nodes reaches a call's result tokens through a hub
 
 
@@ -91,7 +92,12 @@ class Linker:
         self._callables: dict[tuple[str, str], set[str]] | None = None
         self._callables_ready = False
         self.linked: set[tuple] = set()
-        self._summaries: dict[tuple[str, tuple[str, ...]], frozenset] = {}
+        # function -> access path -> (roots, the roots that are not its own parameters);
+        # by function, so an SCC round drops a member's summaries in one step
+        self._summaries: dict[str, dict[tuple[str, ...], Summary]] = defaultdict(dict)
+        # function -> start nodes -> its summary: access paths whose components are the same
+        # nodes share one search
+        self._by_start: dict[str, dict[frozenset, Summary]] = defaultdict(dict)
         self._root_order: dict[frozenset, tuple] = {}
         # A summary's roots other than the callee's own parameters are the same for every
         # call site: instead of an edge from each such root to each call's result token
@@ -99,18 +105,10 @@ class Linker:
         # gets one edge from its hub, marked with the (callee, path) it stands for. The
         # solver reads a hub's roots as the token's own predecessors, so reachability and
         # witnesses are those of the direct edges.
-        self._outer: dict[tuple[str, tuple[str, ...]], frozenset] = {}
         self._hubs: dict[frozenset, tuple] = {}
         self._bound: dict[tuple, dict[str, Value]] = {}  # (site, callee) -> bind()
         self._shared: dict[tuple, frozenset] = {}  # self attribute token -> _shared_roots
         self._arguments: dict[tuple, frozenset] = {}  # (site, callee, param token) -> nodes
-        # function -> start nodes -> (roots, non-parameter roots): access paths whose
-        # components are the same nodes share one search
-        self._by_start: dict[str, dict[frozenset, tuple[frozenset, frozenset]]] = \
-            defaultdict(dict)
-        # function -> the paths it has summaries for (dropping an SCC member's summaries
-        # without scanning every summary: performance only)
-        self._summary_paths: dict[str, set[tuple[str, ...]]] = defaultdict(set)
         self.library_sites: set[tuple] = set()  # result bases of calls outside the project
         self._mro: dict[str, tuple[str, ...]] = {}
 
@@ -176,7 +174,7 @@ class Linker:
                 for callee in self.targets(site) or ():
                     if callee not in self.functions:
                         continue
-                    for name, value in self.bind(self.functions[callee].params, site).items():
+                    for name, value in self._actual(site, callee).items():
                         if isinstance(value.info, FunctionRef):
                             ref = self.resolve_name(value.info.qualname)
                             if ref in self.functions:
@@ -322,9 +320,9 @@ class Linker:
     def summary(self, func: str, path: tuple[str, ...]) -> frozenset:
         """Roots reaching access path ``path`` of ``func``'s return value: its parameter
         tokens and the sources anywhere upstream (through self attributes, globals)."""
-        key = (func, path)
-        if key in self._summaries:
-            return self._summaries[key]
+        known = self._summaries[func]
+        if path in known:
+            return known[path][0]
         data = self.functions[func]
         start = component(data.ret, path)
         for node in start:  # a result token met only in the return value gets its edges now
@@ -332,8 +330,7 @@ class Linker:
                 self.ensure_token(node)
         same = self._by_start[func].get(start)
         if same is not None:  # another access path of the same nodes (about half of them)
-            self._summaries[key], self._outer[key] = same
-            self._summary_paths[func].add(path)
+            known[path] = same
             return same[0]
         roots: set = set()
         params: set = set()
@@ -353,13 +350,13 @@ class Linker:
                     if base[1] == func:
                         params.add(node)
                         continue  # callers' arguments are not this function's business
-                    roots.add(node)  # another function's parameter: as below
-                    continue
-                if kind == "ret" and caller_of.get(base) != func:
                     # another function's parameter or call result (met through a self
                     # attribute or a global): a root as it stands; what reaches it is found
-                    # by the solver, not by every summary again (``_foreign``, inlined)
+                    # by the solver, not by every summary again
                     roots.add(node)
+                    continue
+                if kind == "ret" and caller_of.get(base) != func:
+                    roots.add(node)  # (as another function's parameter, above)
                     continue
                 if kind == "self":  # shared state: what is upstream is known already
                     for found in self._shared_roots(node):
@@ -384,10 +381,7 @@ class Linker:
                 queue.extend(fresh)
         outer = frozenset(roots)
         result = outer | params if params else outer
-        self._summaries[key] = result
-        self._outer[key] = outer
-        self._by_start[func][start] = (result, outer)
-        self._summary_paths[func].add(path)
+        known[path] = self._by_start[func][start] = (result, outer)
         return result
 
     def _shared_roots(self, start: tuple) -> frozenset:
@@ -431,7 +425,7 @@ class Linker:
     def _hub_edge(self, func: str, path: tuple[str, ...], token: tuple) -> bool:
         """An edge from the hub of ``func``'s non-parameter roots for ``path`` into
         ``token`` (see ``_hubs``); call after ``summary(func, path)``."""
-        roots = self._outer[(func, path)]
+        roots = self._summaries[func][path][1]
         if not roots:
             return False
         return self._via_hub(roots, token, via=(func, path))
@@ -456,13 +450,6 @@ class Linker:
         if out is None:
             out = self._root_order[roots] = tuple(sorted(roots, key=repr))
         return out
-
-    def _foreign(self, base: tuple, func: str) -> bool:
-        if base[0] == "param":
-            return base[1] != func
-        if base[0] == "ret":
-            return self.caller_of.get(base) != func
-        return False
 
     # -- linking -------------------------------------------------------------------
     def _edge(self, sources: Iterable, target: tuple, through: tuple | None = None) -> bool:
@@ -549,14 +536,19 @@ class Linker:
         k = (site.base, callee, root)
         nodes = self._arguments.get(k)
         if nodes is None:
-            actual = self._bound.get((site.base, callee))
-            if actual is None:
-                actual = self._bound[(site.base, callee)] = self.bind(
-                    self.functions[callee].params, site)
-            value = actual.get(root[1][2])
+            value = self._actual(site, callee).get(root[1][2])
             nodes = self._arguments[k] = frozenset(
                 component(value, root[2]) if value is not None else ())
         return nodes
+
+    def _actual(self, site: CallSite, callee: str) -> dict[str, Value]:
+        """``bind`` of this call to ``callee``, once (parameter tokens, result tokens and
+        callable parameters all ask for it)."""
+        k = (site.base, callee)
+        actual = self._bound.get(k)
+        if actual is None:
+            actual = self._bound[k] = self.bind(self.functions[callee].params, site)
+        return actual
 
     def link_site(self, site: CallSite) -> bool:
         added = False
@@ -565,11 +557,8 @@ class Linker:
             data = self.functions.get(callee)
             if data is None:
                 continue
-            actual = self._bound.get((site.base, callee))
-            if actual is None:
-                actual = self._bound[(site.base, callee)] = self.bind(data.params, site)
             # every parameter token hears what this caller passes (sinks inside the callee)
-            for name, value in actual.items():
+            for name, value in self._actual(site, callee).items():
                 for path, token in list(self.tokens.get(("param", callee, name), [])):
                     added |= self._edge(component(value, path), token)
         for path, token in list(self.tokens.get(site.base, [])):
@@ -602,9 +591,7 @@ class Linker:
             members = sorted(condensed.nodes[scc]["members"])
             for _ in range(MAX_SCC_ROUNDS):
                 for m in members:  # summaries of this SCC may grow with each round
-                    for path in self._summary_paths.pop(m, ()):
-                        self._summaries.pop((m, path), None)
-                        self._outer.pop((m, path), None)
+                    self._summaries.pop(m, None)
                     self._by_start.pop(m, None)
                 changed = False
                 for m in members:

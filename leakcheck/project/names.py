@@ -45,3 +45,15 @@ def module_names(rel_path: str, root: Path,
     aliases.discard(primary)
     aliases.discard("")
     return primary, tuple(sorted(aliases))
+
+
+def import_base(module: str, is_package: bool, level: int, name: tuple[str, ...] | None) -> str:
+    """The absolute module a ``from ... import`` reads from."""
+    if level == 0:
+        return ".".join(name or ())
+    parts = module.split(".") if module else []
+    if not is_package:
+        parts = parts[:-1]
+    if level > 1:
+        parts = parts[: max(0, len(parts) - (level - 1))]
+    return ".".join([*parts, *(name or ())])
