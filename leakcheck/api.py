@@ -31,12 +31,12 @@ from leakcheck.ruleset import RuleSet, load_ruleset
 from leakcheck.ruleset.load import with_vocabulary
 from leakcheck.solve import number_duplicates
 from leakcheck.suppress import (
-    MARKER,
     UNUSED_SUPPRESSION_ID,
     Directives,
     RuleFilter,
     apply_suppressions,
     directives,
+    has_marker,
     unused_suppressions,
 )
 from leakcheck.types import CheckResult, FileError, Finding, ProgressCallback
@@ -294,7 +294,7 @@ class Analyzer:
         phase("solve")
         built_files = set(analyzed)
         marked = [i for i in every if sources[i][0] in built_files
-                  and MARKER in sources[i][1].lower()]
+                  and has_marker(sources[i][1])]
         found = self._cached("directives", keys("directives"),
                              lambda todo: {i: directives(*sources[i]) for i in todo}, marked,
                              lambda i: i)
@@ -472,7 +472,6 @@ def _check_paths(options: Options, progress: ProgressCallback | None = None) -> 
         sources) // 8)), cache=cache)
     outcome = analyzer.analyze_project(found.root, sources, report, progress)
     errors.extend(outcome.errors)
-    by_file = dict(sources)
     return CheckResult(
         root=found.root.as_posix(), files=tuple(outcome.analyzed),
         findings=_sorted([f for f in outcome.findings
@@ -481,8 +480,7 @@ def _check_paths(options: Options, progress: ProgressCallback | None = None) -> 
         rules=rules.rules, elapsed_seconds=time.perf_counter() - started,
         # judged against every finding, before select/ignore (see suppress.py)
         unused_suppressions=unused_suppressions(
-            [(rel, by_file[rel]) for rel in outcome.analyzed], outcome.findings, rule_filter,
-            known, outcome.directives),
+            outcome.analyzed, outcome.findings, rule_filter, known, outcome.directives),
     )
 
 

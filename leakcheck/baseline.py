@@ -50,7 +50,7 @@ class Baseline:
 
 def identity(fingerprint: str) -> str:
     """A fingerprint without its occurrence number: what identical leaks share."""
-    return fingerprint.rsplit(":", 1)[0] if ":" in fingerprint else fingerprint
+    return fingerprint.rsplit(":", 1)[0]
 
 
 def document(result: CheckResult) -> dict[str, Any]:
@@ -63,8 +63,9 @@ def document(result: CheckResult) -> dict[str, Any]:
             "tool": {"name": "leakcheck", "version": __version__}, "findings": entries}
 
 
-def write_baseline(result: CheckResult, path: str | os.PathLike[str]) -> int:
-    """Write the baseline of ``result`` to ``path`` (atomically); returns the entry count."""
+def write_baseline(result: CheckResult, path: str | os.PathLike[str]) -> Baseline:
+    """Write the baseline of ``result`` to ``path`` (atomically); returns it, as
+    ``load_baseline`` would read it back."""
     doc = document(result)
     text = json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     target = Path(path)
@@ -77,7 +78,8 @@ def write_baseline(result: CheckResult, path: str | os.PathLike[str]) -> int:
     except OSError as exc:
         raise BaselineError(f"cannot write baseline: {exc.strerror or exc}",
                             path=str(path)) from exc
-    return len(doc["findings"])
+    return Baseline(str(path), tuple(BaselineEntry(e["fingerprint"], e["rule_id"], e["path"])
+                                     for e in doc["findings"]))
 
 
 def load_baseline(path: str | os.PathLike[str]) -> Baseline:

@@ -16,7 +16,7 @@ import click
 
 from leakcheck import __version__
 from leakcheck.errors import LeakcheckError
-from leakcheck.report.base import ReportOptions, format_names, get_reporter
+from leakcheck.report.base import ReportOptions, format_names, get_reporter, summarize
 from leakcheck.types import CheckResult
 
 EXIT_CLEAN = 0
@@ -30,9 +30,7 @@ def exit_code(result: CheckResult, *, exit_zero: bool) -> int:
     files; suppressed and baselined findings do not count."""
     if exit_zero:
         return EXIT_CLEAN
-    if result.active_findings or result.unused_suppressions or result.file_errors:
-        return EXIT_FINDINGS
-    return EXIT_CLEAN
+    return EXIT_FINDINGS if summarize(result).failing else EXIT_CLEAN
 
 
 def _forced(value: str | None) -> bool:
@@ -257,8 +255,8 @@ def main(
         else:
             result = api.check_paths(options)
         if write_baseline_path:
-            count = baselines.write_baseline(result, write_baseline_path)
-            known = baselines.load_baseline(write_baseline_path)
+            known = baselines.write_baseline(result, write_baseline_path)
+            count = len(known.entries)
             if not quiet:
                 _note(f"wrote {count} finding{'s' if count != 1 else ''} to "
                       f"{write_baseline_path}")

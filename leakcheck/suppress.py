@@ -20,11 +20,10 @@ import re
 import tokenize
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from functools import lru_cache
 
 from leakcheck.types import Finding, RuleDoc, RuleInfo, Span, Suppression, UnusedSuppression
 
-MARKER = b"leakcheck"
+_MARKER = re.compile(rb"leakcheck", re.IGNORECASE)  # bytes: ASCII letters only, as lower()
 UNUSED_SUPPRESSION_ID = "LC001"
 # Anything that starts like a directive; what follows must then parse as one.
 _DIRECTIVE = re.compile(r"#\s*leakcheck\s*:", re.IGNORECASE)
@@ -122,10 +121,14 @@ def _comments(data: bytes) -> list[tuple[int, int, str]]:
         return out
 
 
-@lru_cache(maxsize=4096)  # a run asks twice per file: for its findings, for unused ones
+def has_marker(data: bytes) -> bool:
+    """Whether ``data`` may hold a directive: one case-insensitive search, no copy."""
+    return _MARKER.search(data) is not None
+
+
 def directives(path: str, data: bytes) -> Directives:
-    if MARKER not in data.lower():  # the common case costs one byte search
-        return Directives({}, ())
+    if not has_marker(data):  # the common case costs one byte search
+        return NO_DIRECTIVES
     valid: dict[int, Suppression] = {}
     malformed: list[Span] = []
     for line, col, text in _comments(data):
@@ -149,10 +152,6 @@ def directives(path: str, data: bytes) -> Directives:
     return Directives(valid, tuple(malformed))
 
 
-def inline_suppressions(path: str, data: bytes) -> dict[int, Suppression]:
-    return directives(path, data).valid
-
-
 def apply_suppressions(findings: list[Finding],
                        suppressions: dict[int, Suppression]) -> list[Finding]:
     """A comment on any line of the sink's span (its first line included, for a sink that
@@ -171,23 +170,22 @@ def apply_suppressions(findings: list[Finding],
     return out
 
 
-def unused_suppressions(files: Iterable[tuple[str, bytes]], findings: Iterable[Finding],
+def unused_suppressions(files: Iterable[str], findings: Iterable[Finding],
                         rule_filter: RuleFilter, known_rules: Iterable[str],
-                        read: dict[str, Directives] | None = None
-                        ) -> tuple[UnusedSuppression, ...]:
+                        read: dict[str, Directives]) -> tuple[UnusedSuppression, ...]:
     """The comments of ``files`` that suppress nothing, given every finding of the run with
     its suppression applied (before ``select``/``ignore`` filtering). ``read``: the
-    directives of every file that has any, when the caller has them already."""
+    directives of every file that has any (the analysis reads them once)."""
     used: dict[Span, set[str]] = {}
     for f in findings:
         if f.suppression is not None:
             used.setdefault(f.suppression.span, set()).add(f.rule_id)
     known = set(known_rules) | {UNUSED_SUPPRESSION_ID}
     out: list[UnusedSuppression] = []
-    for path, data in files:
+    for path in files:
         if not rule_filter.enabled(UNUSED_SUPPRESSION_ID, path):
             continue
-        found = directives(path, data) if read is None else read.get(path, NO_DIRECTIVES)
+        found = read.get(path, NO_DIRECTIVES)
         for span in found.malformed:
             out.append(UnusedSuppression(
                 span, (), f"malformed suppression comment suppresses nothing; {SYNTAX_HINT}"))

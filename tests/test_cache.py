@@ -235,7 +235,6 @@ def test_suppression_comments_are_read_once_per_file_content(tmp_path: Path,
         return original(source)
 
     monkeypatch.setattr(suppress, "_comments", counting)
-    suppress.directives.cache_clear()
     (project / "rewards.py").write_text((project / "rewards.py").read_text() + "\ny = 2\n")
     edited = render(check_paths(_opts(project, cache)))
     assert read == [(project / "rewards.py").read_bytes()]

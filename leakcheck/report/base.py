@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from leakcheck.types import CheckResult
+from leakcheck.suppress import UNUSED_SUPPRESSION_ID, UNUSED_SUPPRESSION_RULE
+from leakcheck.types import CheckResult, Span
 
 TOOL_NAME = "leakcheck"
 # Where SARIF viewers send people who click the tool name; one place to change it.
@@ -147,3 +148,77 @@ def display_path(root: str, path: str, cwd: str | None = None) -> str:
 
 def plural(n: int, word: str, plural_word: str | None = None) -> str:
     return f"{n} {word if n == 1 else (plural_word or word + 's')}"
+
+
+def location(root: str, span: Span) -> str:
+    """``path:line:col`` as a person opens it (see ``display_path``)."""
+    return f"{display_path(root, span.path)}:{span.start_line}:{span.start_column}"
+
+
+class SourceLines:
+    """Lines of the files a report quotes, each read once (text frames, markdown code)."""
+
+    def __init__(self, root: str) -> None:
+        self._root = Path(root)
+        self._cache: dict[str, list[str] | None] = {}
+
+    def lines(self, path: str) -> list[str] | None:
+        if path not in self._cache:
+            try:
+                data = (self._root / path).read_bytes()
+            except OSError:
+                self._cache[path] = None  # no frame; the location line still says where
+            else:
+                self._cache[path] = data.decode("utf-8", errors="replace").splitlines()
+        return self._cache[path]
+
+
+def _counts(pairs: tuple[tuple[str, int], ...]) -> str:
+    return ", ".join(f"{rule_id}: {n}" for rule_id, n in pairs)
+
+
+def duration(seconds: float) -> str:
+    if seconds < 10:
+        return f"{seconds:.2f}s"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}m {rest:02d}s"
+
+
+def summary_line(summary: Summary) -> str:
+    """``2 findings (LC101: 1, LC102: 1), 1 suppressed, 4 files analyzed in 0.31s, 1 file
+    error.`` (baselined findings and unused suppressions are counted when there are any)."""
+    parts = [plural(summary.active, "finding")]
+    if summary.active_by_rule:
+        parts[0] += f" ({_counts(summary.active_by_rule)})"
+    suppressed = f"{summary.suppressed} suppressed"
+    if summary.suppressed_by_rule:
+        suppressed += f" ({_counts(summary.suppressed_by_rule)})"
+    parts.append(suppressed)
+    if summary.baseline_used:
+        parts.append(f"{summary.baselined} baselined")
+    if summary.unused_suppressions:
+        parts.append(plural(summary.unused_suppressions, "unused suppression"))
+    parts += [
+        plural(summary.files_analyzed, "file") + " analyzed in "
+        + duration(summary.elapsed_seconds),
+        plural(summary.file_errors, "file error"),
+    ]
+    return ", ".join(parts) + "."
+
+
+def statistics_rows(result: CheckResult) -> list[tuple[str, str, int, int, int]]:
+    """(rule id, name, active, suppressed, baselined) for every rule with a count."""
+    names = {r.id: r.name for r in result.rules}
+    names[UNUSED_SUPPRESSION_ID] = UNUSED_SUPPRESSION_RULE.name
+    active: Counter[str] = Counter()
+    suppressed: Counter[str] = Counter()
+    baselined: Counter[str] = Counter()
+    for f in result.findings:
+        names.setdefault(f.rule_id, f.rule_name)
+        bucket = suppressed if f.suppressed else baselined if f.baselined else active
+        bucket[f.rule_id] += 1
+    active[UNUSED_SUPPRESSION_ID] += len(result.unused_suppressions)
+    ids = sorted(rule for rule in names if active[rule] or suppressed[rule] or baselined[rule])
+    return [(rule, names[rule], active[rule], suppressed[rule], baselined[rule]) for rule in ids]

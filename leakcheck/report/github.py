@@ -15,8 +15,7 @@ workspace GitHub resolves them against.
 
 from __future__ import annotations
 
-from leakcheck.report.base import ReporterBase, display_path, summarize
-from leakcheck.report.text import summary_line
+from leakcheck.report.base import ReporterBase, display_path, location, summarize, summary_line
 from leakcheck.suppress import UNUSED_SUPPRESSION_ID, UNUSED_SUPPRESSION_RULE
 from leakcheck.types import CheckResult, Span
 
@@ -31,13 +30,10 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def command(level: str, root: str, span: Span | None, path: str, title: str,
-            message: str) -> str:
-    props = [("file", display_path(root, path))]
-    if span is not None:
-        props += [("line", str(span.start_line)), ("endLine", str(span.end_line)),
-                  ("col", str(span.start_column)), ("endColumn", str(span.end_column))]
-    props.append(("title", title))
+def command(level: str, root: str, span: Span, title: str, message: str) -> str:
+    props = [("file", display_path(root, span.path)), ("line", str(span.start_line)),
+             ("endLine", str(span.end_line)), ("col", str(span.start_column)),
+             ("endColumn", str(span.end_column)), ("title", title)]
     head = ",".join(f"{key}={escape_property(value)}" for key, value in props)
     return f"::{_COMMAND.get(level, 'warning')} {head}::{escape_data(message)}"
 
@@ -47,21 +43,20 @@ class GithubReporter(ReporterBase):
         lines = []
         for f in result.active_findings:
             steps = "\n".join(
-                f"{n}. {display_path(result.root, s.span.path)}:{s.span.start_line}:"
-                f"{s.span.start_column} {s.message}" for n, s in enumerate(f.path, start=1))
+                f"{n}. {location(result.root, s.span)} {s.message}"
+                for n, s in enumerate(f.path, start=1))
             message = f.message + (f"\n{steps}" if steps else "")
-            lines.append(command(f.level, result.root, f.sink, f.sink.path,
-                                 f"{f.rule_id} {f.rule_name}", message))
+            lines.append(command(f.level, result.root, f.sink, f"{f.rule_id} {f.rule_name}",
+                                 message))
         for u in result.unused_suppressions:
             lines.append(command(UNUSED_SUPPRESSION_RULE.level, result.root, u.span,
-                                 u.span.path,
                                  f"{UNUSED_SUPPRESSION_ID} {UNUSED_SUPPRESSION_RULE.name}",
                                  u.message))
         for e in result.file_errors:
             line, column = max(1, e.line), max(1, e.column)
             shown = display_path(result.root, e.path)
             lines.append(command("error", result.root, Span(e.path, line, column, line, column),
-                                 e.path, "leakcheck: file not analyzed",
+                                 "leakcheck: file not analyzed",
                                  f"could not analyze {shown} ({e.kind}): {e.message}"))
         lines.append("leakcheck: " + summary_line(summarize(result)))
         return "\n".join(lines) + "\n"

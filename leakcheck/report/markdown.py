@@ -15,10 +15,16 @@ or HTML; nothing depends on the clock (the time is left out), so output is deter
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-from leakcheck.report.base import ReporterBase, display_path, plural, summarize
-from leakcheck.report.text import statistics_rows
+from leakcheck.report.base import (
+    ReporterBase,
+    SourceLines,
+    display_path,
+    location,
+    plural,
+    statistics_rows,
+    summarize,
+)
 from leakcheck.suppress import UNUSED_SUPPRESSION_ID
 from leakcheck.types import CheckResult, Finding, Span
 
@@ -56,7 +62,7 @@ class MarkdownReporter(ReporterBase):
     def render(self, result: CheckResult, *, color: bool = False) -> str:
         summary = summarize(result)
         self._root = result.root
-        self._lines: dict[str, list[str] | None] = {}
+        self._sources = SourceLines(result.root)
         out: list[str] = []
         quiet_verdict = ("no leaks found" if not (summary.suppressed or summary.baselined)
                          else "no active findings")
@@ -121,16 +127,10 @@ class MarkdownReporter(ReporterBase):
         return "\n".join(out).rstrip("\n") + "\n"
 
     def _where(self, span: Span) -> str:
-        return f"{display_path(self._root, span.path)}:{span.start_line}:{span.start_column}"
+        return location(self._root, span)
 
     def _source_line(self, span: Span) -> str | None:
-        if span.path not in self._lines:
-            try:
-                text = (Path(self._root) / span.path).read_bytes().decode("utf-8", "replace")
-                self._lines[span.path] = text.splitlines()
-            except OSError:
-                self._lines[span.path] = None
-        lines = self._lines[span.path]
+        lines = self._sources.lines(span.path)
         if not lines or not 1 <= span.start_line <= len(lines):
             return None
         return lines[span.start_line - 1].strip()

@@ -16,18 +16,19 @@ Colors come only from the caller's ``color`` flag; the console ignores the envir
 from __future__ import annotations
 
 import io
-from collections import Counter
-from pathlib import Path
 
 from rich.console import Console
 from rich.text import Text
 
 from leakcheck.report.base import (
     ReporterBase,
-    Summary,
+    SourceLines,
     display_path,
+    location,
     plural,
+    statistics_rows,
     summarize,
+    summary_line,
 )
 from leakcheck.suppress import UNUSED_SUPPRESSION_ID, UNUSED_SUPPRESSION_RULE
 from leakcheck.types import CheckResult, FileError, Finding, Span, UnusedSuppression
@@ -38,24 +39,6 @@ _LOCATION = "bold"
 _DIM = "dim"
 _TAB = 4
 _MAX_FRAME_LINES = 6  # a longer sink shows its first and last lines around an ellipsis
-
-
-class _Sources:
-    """Lines of the files a report quotes, each read once."""
-
-    def __init__(self, root: str) -> None:
-        self._root = Path(root)
-        self._cache: dict[str, list[str] | None] = {}
-
-    def lines(self, path: str) -> list[str] | None:
-        if path not in self._cache:
-            try:
-                data = (self._root / path).read_bytes()
-            except OSError:
-                self._cache[path] = None  # no frame; the location line still says where
-            else:
-                self._cache[path] = data.decode("utf-8", errors="replace").splitlines()
-        return self._cache[path]
 
 
 def _frame_rows(span: Span, lines: list[str]) -> list[tuple[int, str, int, int]]:
@@ -82,7 +65,7 @@ def _frame_rows(span: Span, lines: list[str]) -> list[tuple[int, str, int, int]]
     return rows
 
 
-def _frame(span: Span, sources: _Sources, level: str, label: str) -> list[Text]:
+def _frame(span: Span, sources: SourceLines, level: str, label: str) -> list[Text]:
     lines = sources.lines(span.path)
     if not lines or not 1 <= span.start_line <= len(lines):
         return []
@@ -109,10 +92,10 @@ class _Writer:
 
     def __init__(self, result: CheckResult) -> None:
         self.root = result.root
-        self.sources = _Sources(result.root)
+        self.sources = SourceLines(result.root)
 
     def where(self, span: Span) -> str:
-        return f"{display_path(self.root, span.path)}:{span.start_line}:{span.start_column}"
+        return location(self.root, span)
 
     def head(self, span: Span, rule_id: str, level: str, message: str) -> Text:
         style = _LEVEL_STYLE.get(level, "bold")
@@ -156,57 +139,6 @@ class _Writer:
         if finding.suppression is not None and finding.suppression.reason:
             text.append(" -- " + finding.suppression.reason, style=_DIM)
         return text
-
-
-def _counts(pairs: tuple[tuple[str, int], ...]) -> str:
-    return ", ".join(f"{rule_id}: {n}" for rule_id, n in pairs)
-
-
-def duration(seconds: float) -> str:
-    if seconds < 10:
-        return f"{seconds:.2f}s"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes}m {rest:02d}s"
-
-
-def summary_line(summary: Summary) -> str:
-    """``2 findings (LC101: 1, LC102: 1), 1 suppressed, 4 files analyzed in 0.31s, 1 file
-    error.`` (baselined findings and unused suppressions are counted when there are any)."""
-    parts = [plural(summary.active, "finding")]
-    if summary.active_by_rule:
-        parts[0] += f" ({_counts(summary.active_by_rule)})"
-    suppressed = f"{summary.suppressed} suppressed"
-    if summary.suppressed_by_rule:
-        suppressed += f" ({_counts(summary.suppressed_by_rule)})"
-    parts.append(suppressed)
-    if summary.baseline_used:
-        parts.append(f"{summary.baselined} baselined")
-    if summary.unused_suppressions:
-        parts.append(plural(summary.unused_suppressions, "unused suppression"))
-    parts += [
-        plural(summary.files_analyzed, "file") + " analyzed in "
-        + duration(summary.elapsed_seconds),
-        plural(summary.file_errors, "file error"),
-    ]
-    return ", ".join(parts) + "."
-
-
-def statistics_rows(result: CheckResult) -> list[tuple[str, str, int, int, int]]:
-    """(rule id, name, active, suppressed, baselined) for every rule with a count."""
-    names = {r.id: r.name for r in result.rules}
-    names[UNUSED_SUPPRESSION_ID] = UNUSED_SUPPRESSION_RULE.name
-    active: Counter[str] = Counter()
-    suppressed: Counter[str] = Counter()
-    baselined: Counter[str] = Counter()
-    for f in result.findings:
-        names.setdefault(f.rule_id, f.rule_name)
-        bucket = suppressed if f.suppressed else baselined if f.baselined else active
-        bucket[f.rule_id] += 1
-    active[UNUSED_SUPPRESSION_ID] += len(result.unused_suppressions)
-    ids = sorted(rule for rule in names if active[rule] or suppressed[rule] or baselined[rule])
-    return [(rule, names[rule], active[rule], suppressed[rule], baselined[rule]) for rule in ids]
 
 
 def _statistics(result: CheckResult) -> list[Text]:
