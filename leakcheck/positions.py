@@ -25,9 +25,10 @@ Raw = tuple[int, int, int, int]  # start line, start column, end line, end colum
 
 class Positions:
     """CST node -> ``CodeRange``, made on demand from the raw tuples (a Mapping's ``get``,
-    ``[]``, ``in`` and ``len``: what the graph builder uses). Keyed by ``id(node)``: libcst
-    nodes hash by identity through a Python-level ``__hash__``, which cost more than the
-    rest of the bookkeeping; the module keeps its nodes alive while this is in use."""
+    ``[]``, ``in`` and ``len``); the graph builder reads ``raw`` tuples and ``text``.
+    Keyed by ``id(node)``: libcst nodes hash by identity through a Python-level
+    ``__hash__``, which cost more than the rest of the bookkeeping; the module keeps its
+    nodes alive while this is in use."""
 
     __slots__ = ("_lines", "_raw", "_text")
 

@@ -45,11 +45,11 @@ from pathlib import Path
 from leakcheck.project.names import import_base, module_names
 from leakcheck.ruleset import RuleSet
 from leakcheck.ruleset.model import WordRule, WordSet
+from leakcheck.types import PROPERTY_DECORATORS
 from leakcheck.words import split_words
 
 _RUN = re.compile(rb"[A-Za-z0-9]+")
 _RELATIVE = re.compile(rb"\bfrom(?:\s|\\\r?\n)+(\.+)([\w.]*)")
-_PROPERTY_NAMES = ("property", "cached_property")
 
 Need = tuple[tuple[str, ...], ...]  # alternatives, each a set of words that must all appear
 
@@ -252,6 +252,6 @@ def check_skipped(data: bytes) -> frozenset[str] | None:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             for dec in node.decorator_list:
                 name = _dotted(dec)
-                if name and name[-1] in _PROPERTY_NAMES:
+                if name and name[-1] in PROPERTY_DECORATORS:
                     found.add(node.name)
     return frozenset(found)

@@ -18,6 +18,10 @@ from typing import TypeVar
 # only: it must be cheap and must not raise.
 ProgressCallback = Callable[[str, int, int], None]
 
+# Decorators that make a method an attribute read (`obj.prop` calls it): the scanner, the
+# builder and the pre-filter's check of skipped files must agree on them.
+PROPERTY_DECORATORS = ("property", "cached_property")
+
 _C = TypeVar("_C", bound=type)
 
 

@@ -18,7 +18,7 @@ from leakcheck.graph import facts
 from leakcheck.graph.calls import CallMixin
 from leakcheck.graph.context import ClassData, FunctionData, ModuleContext
 from leakcheck.graph.exprs import _HANDLERS, ExprMixin
-from leakcheck.graph.scan import ModuleScan, const_key, dotted_name, string_value
+from leakcheck.graph.scan import ModuleScan, const_key, dotted_name, string_value, subscript_key
 from leakcheck.graph.state import State
 from leakcheck.graph.stmts import StmtMixin
 from leakcheck.graph.values import (
@@ -223,8 +223,7 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
         if isinstance(target, cst.Attribute):
             key_name: str | None = target.attr.value
         else:
-            sl = target.slice[0].slice if len(target.slice) == 1 else None
-            key_name = const_key(sl.value) if isinstance(sl, cst.Index) else None
+            key_name = subscript_key(target)
         if key_name is not None and not literal and self.ctx.vocab.name_source_kind(key_name):
             value = self.read_source(target, key_name, CLEAN, value,
                                      attr=isinstance(target, cst.Attribute))
@@ -304,8 +303,7 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
             self.update_local(base_expr.value, set_field(owner, attr_key(base_expr.attr.value),
                                                          updated))
         elif isinstance(base_expr, cst.Subscript) and len(base_expr.slice) == 1:
-            sl = base_expr.slice[0].slice
-            key = const_key(sl.value) if isinstance(sl, cst.Index) else None
+            key = subscript_key(base_expr)
             owner = self.eval(base_expr.value)
             if key is not None:
                 self.update_local(base_expr.value, set_field(owner, item_key(key), updated))

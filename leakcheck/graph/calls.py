@@ -15,7 +15,7 @@ import libcst as cst
 
 from leakcheck.graph import facts
 from leakcheck.graph.context import CallSite, Target
-from leakcheck.graph.scan import const_key, dotted_name
+from leakcheck.graph.scan import dotted_name, subscript_key
 from leakcheck.graph.values import (
     CLEAN,
     NO_NODES,
@@ -394,8 +394,9 @@ class CallMixin:
             sep = args.get(0, "sep")
             sep_text = facts.const_str(sep.info) if sep is not None else None
             tag = self.ctx.vocab.tag(sep_text) if sep_text is not None else None
-            answer = self.ctx.vocab.answer_tag(sep_text) if sep_text is not None else None
-            if answer is not None and method in STR_SPLITS:
+            answer = self.ctx.vocab.answer_tag(sep_text) \
+                if sep_text is not None and method in STR_SPLITS else None
+            if answer is not None:
                 pair, role = answer
                 taint = deep(receiver)
                 if isinstance(receiver.info, facts.AnswerPart) and receiver.info.pair == pair \
@@ -567,11 +568,8 @@ def own_name(node: cst.BaseExpression) -> str | None:
     if isinstance(node, cst.Attribute):
         return node.attr.value
     if isinstance(node, cst.Subscript):
-        if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
-            key = const_key(node.slice[0].slice.value)
-            if key is not None:
-                return key
-        return own_name(node.value)
+        key = subscript_key(node)
+        return key if key is not None else own_name(node.value)
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
         return own_name(node.func.value)
     return None

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 import networkx as nx
-from libcst.metadata import CodeRange
 
 from leakcheck.graph.regex import RegexReader
 from leakcheck.graph.values import NodeId, Nodes, Value
+from leakcheck.positions import Positions
 from leakcheck.ruleset.match import Vocabulary
 from leakcheck.types import Span, compact_pickle
 
@@ -97,7 +97,7 @@ class ClassData:
 
 
 class ModuleContext:
-    def __init__(self, module: cst.Module, path: str, positions: dict[cst.CSTNode, CodeRange],
+    def __init__(self, module: cst.Module, path: str, positions: Positions,
                  vocab: Vocabulary, regex: RegexReader, module_name: str = "") -> None:
         self.module = module
         self.path = path
@@ -120,17 +120,10 @@ class ModuleContext:
 
     # -- positions and text ----------------------------------------------------
     def span(self, node: cst.CSTNode) -> Span:
-        raw = getattr(self.positions, "raw", None)
-        if raw is not None:  # leakcheck's Positions: the tuple, without a CodeRange
-            r = raw(node)
-            if r is None:
-                return Span(self.path, 1, 1, 1, 1)
-            return Span(self.path, r[0], r[1] + 1, r[2], r[3] + 1)
-        rng = self.positions.get(node)
-        if rng is None:
+        r = self.positions.raw(node)  # the tuple, without a CodeRange
+        if r is None:
             return Span(self.path, 1, 1, 1, 1)
-        return Span(self.path, rng.start.line, rng.start.column + 1, rng.end.line,
-                    rng.end.column + 1)
+        return Span(self.path, r[0], r[1] + 1, r[2], r[3] + 1)
 
     def code(self, node: cst.CSTNode, limit: int = SNIPPET_LIMIT) -> str:
         key = id(node)
@@ -160,8 +153,7 @@ class ModuleContext:
         if not isinstance(node, cst.BaseExpression) or getattr(node, "lpar", None) or \
                 isinstance(node, cst.StarredElement):
             return None
-        text = getattr(self.positions, "text", None)
-        return text(node) if text is not None else None
+        return self.positions.text(node)
 
     # -- graph -------------------------------------------------------------------
     def node(self, scope: str, at: cst.CSTNode, tag: str, message: str, step: str = "flow",

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from leakcheck.graph import facts
-from leakcheck.graph.scan import const_key, is_literal, string_value
+from leakcheck.graph.scan import const_key, is_literal, string_value, subscript_key
 from leakcheck.graph.values import (
     CLEAN,
     NO_NODES,
@@ -400,7 +400,7 @@ def _matches_chain(node: cst.CSTNode, chain: tuple[str, ...]) -> bool:
     cur = node
     for i, part in enumerate(reversed(chain)):
         subscript = isinstance(cur, cst.Subscript) and (
-            part == "[]" or (part.startswith("[") and _constant_key(cur) == part[2:-2]))
+            part == "[]" or (part.startswith("[") and subscript_key(cur) == part[2:-2]))
         attribute = isinstance(cur, cst.Attribute) and cur.attr.value == part
         if subscript or attribute:
             cur = cur.value  # type: ignore[union-attr]
@@ -430,14 +430,6 @@ def answer_item(base: Value, info: facts.AnswerSplit, k: int) -> Value:
     return whole(taint)
 
 
-def _constant_key(node: cst.Subscript) -> str | None:
-    if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
-        return None
-    key = node.slice[0].slice.value
-    if isinstance(key, cst.SimpleString):
-        value = string_value(key)
-        return value if isinstance(value, str) else None
-    return None
 
 
 def _comp_fors(first: cst.CompFor) -> list[cst.CompFor]:

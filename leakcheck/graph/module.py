@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import CodeRange
 
 from leakcheck.graph.builder import FunctionBuilder, LinkIn
 from leakcheck.graph.context import ModuleContext
 from leakcheck.graph.regex import RegexReader
 from leakcheck.graph.scan import ModuleScan, dotted_name, scan_module
+from leakcheck.positions import Positions
 from leakcheck.ruleset.match import Vocabulary
 
 
-def build_module(module: cst.Module, path: str, positions: dict[cst.CSTNode, CodeRange],
+def build_module(module: cst.Module, path: str, positions: Positions,
                  vocab: Vocabulary, regex: RegexReader, *, module_name: str = "",
                  scan: ModuleScan | None = None, link_in: LinkIn | None = None) -> ModuleContext:
     """A pure function of the module's text, its name, the rules and ``link_in``."""
@@ -39,8 +39,10 @@ def _library_graders(ctx: ModuleContext, scan: ModuleScan) -> None:
             continue
         seen.add(id(ref))
         qualified = _qualified(ref, scan.imports)
+        if qualified is None:
+            continue
         spec = next((g for g in graders if qualified in g.qualified_names), None)
-        if spec is None or qualified is None:
+        if spec is None:
             continue
         src = ctx.node("", ref, "src:library", f"the trainer passes raw completions to "
                        f"`{ctx.code(ref)}`", step="source", source_kind=spec.kind)

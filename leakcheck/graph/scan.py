@@ -19,6 +19,7 @@ import libcst as cst
 from leakcheck.graph.walk import walk
 from leakcheck.project.names import import_base
 from leakcheck.ruleset.match import Vocabulary
+from leakcheck.types import PROPERTY_DECORATORS
 
 
 def dotted_name(node: cst.BaseExpression) -> tuple[str, ...] | None:
@@ -95,6 +96,13 @@ def const_key(node: cst.BaseExpression) -> str | None:
         value = string_value(node)
         return value if isinstance(value, str) else None
     return None
+
+
+def subscript_key(node: cst.Subscript) -> str | None:
+    """The constant string key of ``x["key"]`` (one plain index), else None."""
+    if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+        return None
+    return const_key(node.slice[0].slice.value)
 
 
 @dataclass
@@ -219,12 +227,10 @@ class _Scanner(cst.CSTVisitor):
     def _target(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
         if isinstance(target, cst.Attribute):
             self._assigned("." + target.attr.value, value)
-        elif isinstance(target, cst.Subscript) and len(target.slice) == 1:
-            sl = target.slice[0].slice
-            if isinstance(sl, cst.Index):
-                key = const_key(sl.value)
-                if key is not None:
-                    self._assigned("'" + key, value)
+        elif isinstance(target, cst.Subscript):
+            key = subscript_key(target)
+            if key is not None:
+                self._assigned("'" + key, value)
         elif isinstance(target, (cst.Tuple, cst.List)):
             for el in target.elements:
                 self._target(el.value, None)
@@ -259,7 +265,7 @@ class _Scanner(cst.CSTVisitor):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         for dec in node.decorators:
             name = dotted_name(dec.decorator)
-            if name and name[-1] in ("property", "cached_property"):
+            if name and name[-1] in PROPERTY_DECORATORS:
                 self.out.properties.add(node.name.value)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:

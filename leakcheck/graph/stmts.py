@@ -13,6 +13,7 @@ from leakcheck.graph.state import State, merge
 from leakcheck.graph.values import CLEAN, Value, deep, elements, join, sym_value, whole
 from leakcheck.graph.walk import walk
 from leakcheck.project.names import import_base
+from leakcheck.types import PROPERTY_DECORATORS
 
 if TYPE_CHECKING:
     from leakcheck.graph.builder import FunctionBuilder
@@ -339,7 +340,8 @@ class StmtMixin:
 
         scope = qualify(scope_prefix, node.name.value)
         qualname = self.ctx.qualname(scope)
-        grader = self.grader_name(node, qualname, getattr(class_data, "qualname", None))
+        class_q = getattr(class_data, "qualname", None)
+        grader = self.grader_name(node, qualname, class_q)
         if grader is None and self.grader_factory and _returns_name(self.fn_node,
                                                                      node.name.value):
             grader = node.name.value
@@ -350,13 +352,11 @@ class StmtMixin:
         sub.qualname = qualname
         sub.grader_factory = node.name.value in self.scan.registered_factories or \
             qualname in self.link_in.factories
-        class_q = getattr(class_data, "qualname", None)
         is_static = any(dotted_name(d.decorator) in (("staticmethod",),) for d in node.decorators)
         params = sub.bind_params(node.params, grader, class_q if not is_static else None)
         sub.exec_block(node.body)
         sub.run_pending()
-        is_property = any((dotted_name(d.decorator) or ("",))[-1] in ("property",
-                                                                      "cached_property")
+        is_property = any((dotted_name(d.decorator) or ("",))[-1] in PROPERTY_DECORATORS
                           for d in node.decorators)
         self.ctx.functions[qualname] = FunctionData(qualname, params, sub.result_value(),
                                                     class_q, is_property,

@@ -45,6 +45,10 @@ class Vocabulary:
                 self._tags.setdefault(pair.close, TagHit("close", src.kind, pair))
         self.tag_strings = tuple(self._tags)
         self.answer_tags = rules.answer_extraction.answer_tags
+        self._answer_tags: dict[str, tuple[TagPair, str]] = {}  # first pair wins, as tags
+        for pair in self.answer_tags:
+            self._answer_tags.setdefault(pair.open, (pair, "open"))
+            self._answer_tags.setdefault(pair.close, (pair, "close"))
         self.answer_openers = rules.answer_extraction.answer_openers
         reg = rules.registration_sinks
         self.registration_keywords = frozenset().union(*(r.keywords for r in reg))
@@ -87,12 +91,7 @@ class Vocabulary:
 
     def answer_tag(self, text: str) -> tuple[TagPair, str] | None:
         """(pair, "open" | "close") when ``text`` is an answer tag (``<answer>``)."""
-        for pair in self.answer_tags:
-            if text == pair.open:
-                return pair, "open"
-            if text == pair.close:
-                return pair, "close"
-        return None
+        return self._answer_tags.get(text)
 
     def registration_param(self, name: str) -> tuple[str, bool] | None:
         """(kind, is_collection) when ``name`` is a completion parameter of a grader."""
