@@ -383,6 +383,10 @@ def _on_big_stack(fn, *args):
     return result[0]
 
 
+# fewer files than this per job and the extra workers cost more than they save
+FILES_PER_JOB = 8
+
+
 def default_jobs() -> int:
     """One worker per core this process may run on."""
     try:
@@ -469,7 +473,7 @@ def _check_paths(options: Options, progress: ProgressCallback | None = None) -> 
                       default_cache_dir(found.root), scope=found.root.as_posix())
     jobs = default_jobs() if options.jobs is None else max(1, options.jobs)
     analyzer = Analyzer(rules, prefilter=options.prefilter, jobs=min(jobs, max(1, len(
-        sources) // 8)), cache=cache)
+        sources) // FILES_PER_JOB)), cache=cache)
     outcome = analyzer.analyze_project(found.root, sources, report, progress)
     errors.extend(outcome.errors)
     return CheckResult(

@@ -3,8 +3,10 @@ depending on what the engine happens to find."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+from leakcheck.report.json import JsonReporter
 from leakcheck.types import (
     CheckResult,
     FileError,
@@ -136,3 +138,16 @@ def write_project(root: Path) -> Path:
     (root / "pkg").mkdir(parents=True, exist_ok=True)
     (root / "pkg" / "reward.py").write_text(REWARD_PY, encoding="utf-8")
     return root
+
+
+def without_time(report: dict) -> dict:
+    """A JSON report without its run time (the only part that may differ between runs)."""
+    report.pop("elapsed_seconds", None)
+    report.get("summary", {}).pop("elapsed_seconds", None)
+    return report
+
+
+def timeless_json(result: CheckResult) -> str:
+    """A result as JSON text without its run time, for comparing runs."""
+    report = json.loads(JsonReporter().render(result, color=False))
+    return json.dumps(without_time(report), sort_keys=True, indent=1)

@@ -111,6 +111,21 @@ def test_fails_to_match_when_the_source_changes(baselined):
     assert active(root, baseline) == [(2, "LC101"), (2, "LC101")]
 
 
+def test_fails_to_match_when_the_enclosing_function_is_renamed(baselined):
+    root, baseline = baselined
+    project(root, REWARDS.replace("def judge_reward(", "def judge_reward_v2("))
+    assert active(root, baseline) == [(2, "LC101"), (2, "LC101")]
+
+
+def test_fails_to_match_when_the_file_moves(baselined):
+    root, baseline = baselined
+    (root / "pkg" / "rewards.py").rename(root / "pkg" / "scoring.py")
+    everything = json.loads(run(str(root), "--format", "json").output)["findings"]
+    assert len(everything) == 3
+    assert active(root, baseline) == sorted((f["sink"]["start_line"], f["rule_id"])
+                                            for f in everything)
+
+
 def test_a_new_leak_is_reported_and_the_old_ones_stay_hidden(baselined):
     root, baseline = baselined
     project(root, REWARDS + "\n\ndef other_reward(judge, msg):\n"

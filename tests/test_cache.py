@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import report_factories as rf
 from click.testing import CliRunner
 
 import leakcheck.pipeline as pipeline
@@ -17,17 +18,12 @@ from leakcheck.api import Options, check_paths
 from leakcheck.cache import CACHE_DIR_NAME, ENV_CACHE_DIR, PACKED_KINDS
 from leakcheck.cli import main
 from leakcheck.parse import parse_source
-from leakcheck.report.json import JsonReporter
 
 REPO = Path(__file__).resolve().parents[1]
 PROJECT = REPO / "tests" / "fixtures" / "projects" / "multi_package"
 
 
-def render(result) -> str:
-    data = json.loads(JsonReporter().render(result, color=False))
-    data.pop("elapsed_seconds", None)
-    data.get("summary", {}).pop("elapsed_seconds", None)
-    return json.dumps(data, sort_keys=True)
+render = rf.timeless_json
 
 
 @pytest.fixture
@@ -103,10 +99,7 @@ def test_concurrent_runs_share_a_cache(project: Path, tmp_path: Path) -> None:
     procs = [subprocess.Popen([*cmd, "-o", str(o)], cwd=REPO) for o in outs[:2]]
     assert [p.wait(timeout=120) for p in procs] == [0, 0]
     subprocess.run([*cmd, "-o", str(outs[2])], cwd=REPO, check=True, timeout=120)
-    texts = [json.loads(o.read_text()) for o in outs]
-    for t in texts:
-        t.pop("elapsed_seconds", None)
-        t.get("summary", {}).pop("elapsed_seconds", None)
+    texts = [rf.without_time(json.loads(o.read_text())) for o in outs]
     assert texts[0] == texts[1] == texts[2]
     assert not [p for p in cache.rglob(".tmp-*")]  # no half-written entries left behind
 

@@ -182,10 +182,7 @@ def test_nearest_table_above_the_analyzed_path(tmp_path: Path) -> None:
     # the analyzed directory's own pyproject.toml has no [tool.leakcheck]: the one above it
     # applies (as ruff's [tool.ruff] lookup does)
     _project(tmp_path, '[tool.leakcheck]\nselect = ["LC101"]\n', {})
-    inner = tmp_path / "sub"
-    inner.mkdir()
-    (inner / "pyproject.toml").write_text("[project]\nname = 'sub'\n")
-    (inner / "m.py").write_text(LEAKS)
+    inner = _project(tmp_path / "sub", "")
     assert {rule for *_, rule in _found(inner)} == {"LC101"}
     assert {rule for *_, rule in _found(inner / "m.py")} == {"LC101"}
 
@@ -201,10 +198,7 @@ def test_invalid_toml_that_is_ours_is_an_error(tmp_path: Path) -> None:
 
 def test_invalid_toml_of_another_tool_is_skipped(tmp_path: Path) -> None:
     _project(tmp_path, '[tool.leakcheck]\nselect = ["LC101"]\n', {})
-    inner = tmp_path / "sub"
-    inner.mkdir()
-    (inner / "pyproject.toml").write_text("[tool.black\nline-length = 1\n")
-    (inner / "m.py").write_text(LEAKS)
+    inner = _project(tmp_path / "sub", "[tool.black\nline-length = 1\n")  # not valid TOML
     assert {rule for *_, rule in _found(inner)} == {"LC101"}
 
 

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import functools
 import json
+import shutil
 from pathlib import Path
 
 import pytest
+import report_factories as rf
 
+import leakcheck.api as api
 from leakcheck.api import Options, check_paths
 from leakcheck.pipeline import Pool, unwrap
 from leakcheck.prefilter import Vocab, file_facts, needed_files
-from leakcheck.report.json import JsonReporter
 from leakcheck.ruleset import load_ruleset
 from leakcheck.ruleset.load import with_vocabulary
-from leakcheck.types import CheckResult
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -25,25 +26,30 @@ TREES = sorted([*(FIXTURES / "projects").iterdir(), *(FIXTURES / "prefilter").it
 TREES = [t for t in TREES if t.is_dir()]
 
 
-def render(result: CheckResult) -> str:
-    data = json.loads(JsonReporter().render(result, color=False))
-    data.pop("elapsed_seconds", None)
-    data.get("summary", {}).pop("elapsed_seconds", None)
-    return json.dumps(data, sort_keys=True, indent=1)
+render = rf.timeless_json
 
 
 @functools.cache
-def run(tree: Path, small_batch: int | None = None, **kw) -> str:
-    """``small_batch``: the pool's in-process threshold (0: every batch goes to the worker
-    processes, as on a large tree; None: the default, under which these small trees mostly
-    stay in-process)."""
-    saved = Pool.SMALL_BATCH_BYTES
-    if small_batch is not None:
-        Pool.SMALL_BATCH_BYTES = small_batch
-    try:
+def run(tree: Path, processes: bool = False, **kw) -> str:
+    """``processes``: make these small trees use the worker processes as a large one does
+    (no batch is small enough to stay in-process, and two files are enough for two jobs),
+    and check that they did (else ``--jobs 2`` would be compared with itself)."""
+    if not processes:
         return render(check_paths(Options(paths=(str(tree),), **kw)))
+    saved = Pool.SMALL_BATCH_BYTES, api.FILES_PER_JOB, Pool._start
+    started: list[int] = []
+
+    def start(pool: Pool) -> None:
+        started.append(pool.wanted)
+        saved[2](pool)
+
+    Pool.SMALL_BATCH_BYTES, api.FILES_PER_JOB, Pool._start = 0, 1, start  # type: ignore[method-assign]
+    try:
+        text = render(check_paths(Options(paths=(str(tree),), **kw)))
     finally:
-        Pool.SMALL_BATCH_BYTES = saved
+        Pool.SMALL_BATCH_BYTES, api.FILES_PER_JOB, Pool._start = saved  # type: ignore[method-assign]
+    assert started or len(list(tree.rglob("*.py"))) < 2, "the worker processes never ran"
+    return text
 
 
 @pytest.mark.parametrize("tree", TREES, ids=[str(t.relative_to(FIXTURES)) for t in TREES])
@@ -53,8 +59,8 @@ def test_same_output(tree: Path, variant: str) -> None:
     plain = run(tree, prefilter=False, jobs=1)
     kw = {"prefilter": {"prefilter": True, "jobs": 1},
           "jobs2": {"prefilter": True, "jobs": 2},
-          "jobs2-processes": {"prefilter": True, "jobs": 2, "small_batch": 0},
-          "jobs2-prefilter-off": {"prefilter": False, "jobs": 2, "small_batch": 0}}[variant]
+          "jobs2-processes": {"prefilter": True, "jobs": 2, "processes": True},
+          "jobs2-prefilter-off": {"prefilter": False, "jobs": 2, "processes": True}}[variant]
     assert run(tree, **kw) == plain
 
 
@@ -83,7 +89,9 @@ def test_same_output_cold_and_warm_cache(tree: Path, tmp_path: Path) -> None:
     plain = run(tree, prefilter=False, jobs=1)
     opts = Options(paths=(str(tree),), cache=True, cache_dir=str(tmp_path / "c"))
     assert render(check_paths(opts)) == plain  # cold: fills the cache
-    assert render(check_paths(opts)) == plain  # warm
+    assert render(check_paths(opts)) == plain  # warm: the whole-run entry
+    shutil.rmtree(tmp_path / "c" / "run")  # warm again, from the per-file entries
+    assert render(check_paths(opts)) == plain
 
 
 def test_fixture_trees_have_findings() -> None:

@@ -186,11 +186,7 @@ def _cli(args: list[str]) -> tuple[int, str, str]:
 
     from leakcheck.cli import main
 
-    try:
-        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:
-        runner = CliRunner()
-    result = runner.invoke(main, args)
+    result = CliRunner().invoke(main, args)
     return result.exit_code, result.stdout, result.stderr
 
 

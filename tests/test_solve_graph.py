@@ -9,7 +9,8 @@ import random
 import networkx as nx
 import pytest
 
-from leakcheck.solve import _predecessors, _reach, _through
+from leakcheck.ruleset import load_ruleset
+from leakcheck.solve import Solver, _predecessors, _reach, _through
 
 
 def _random_graph(seed: int, n: int = 60, edges: int = 150) -> nx.DiGraph:
@@ -37,6 +38,15 @@ def test_searching_only_tainted_nodes_changes_nothing_tainted(seed: int) -> None
         stop = rng.choice(pruned.order)
         assert _reach(g, [target], stop=stop, keep=tainted).parents == {
             n: p for n, p in _reach(g, [target], stop=stop).parents.items() if n in tainted}
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_tainted_nodes_are_everything_downstream_of_a_source(seed: int) -> None:
+    g = _random_graph(seed)
+    sources = random.Random(seed).sample(sorted(g.nodes), 3)
+    solver = Solver(g, load_ruleset(()), {}, {})
+    assert solver._tainted_nodes(sources) == set(sources).union(
+        *(nx.descendants(g, s) for s in sources))
 
 
 def test_a_hub_reads_as_the_direct_edges_it_replaces() -> None:

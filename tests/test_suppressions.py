@@ -213,6 +213,16 @@ def test_a_comment_for_a_rule_turned_off_is_not_judged(tmp_path):
     assert [u["location"]["path"] for u in doc["unused_suppressions"]] == ["gone.py"]
 
 
+def test_a_comment_for_a_rule_turned_off_in_its_file_is_not_judged(tmp_path):
+    # the same, for a rule off in some files only: a stale ignore[LC102] is reported where
+    # LC102 is on and kept where per-file-ignores turns it off
+    files = {"legacy/gone.py": CLEAN.format(c="  # leakcheck: ignore[LC102]"),
+             "src/gone.py": CLEAN.format(c="  # leakcheck: ignore[LC102]")}
+    root = project(tmp_path, files, '[tool.leakcheck.per-file-ignores]\n"legacy/*" = ["LC102"]\n')
+    paths = [u["location"]["path"] for u in as_json(str(root))[1]["unused_suppressions"]]
+    assert paths == ["src/gone.py"]
+
+
 def test_unused_suppressions_in_sarif_and_github(tmp_path, sarif_validator):
     root = project(tmp_path, {"m.py": CLEAN.format(c="  # leakcheck: ignore[LC101]")})
     log = json.loads(run(str(root), "--format", "sarif").output)

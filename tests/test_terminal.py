@@ -107,7 +107,8 @@ def test_verbose_details_file_errors_and_lists_suppressed(at_repo):
     caret = next(line for line in verbose.splitlines() if line.strip().startswith("| ")
                  and "^" in line)
     assert caret.index("^") - caret.index("|") - 2 == 52  # under column 53
-    assert code_line
+    source_line = (REPO / "tests/fixtures/examples/broken_syntax.py").read_text().splitlines()[3]
+    assert code_line == "4 | " + source_line.expandtabs(4)  # the frame quotes the file
     suppressed = run("tests/fixtures/examples/suppressed_format_reward.py", "-v").output
     assert "suppressed:" in suppressed
     assert "-- format reward reads the think tags on purpose" in suppressed
