@@ -109,6 +109,11 @@ class Linker:
         self._bound: dict[tuple, dict[str, Value]] = {}  # (site, callee) -> bind()
         self._shared: dict[tuple, frozenset] = {}  # self attribute token -> _shared_roots
         self._arguments: dict[tuple, frozenset] = {}  # (site, callee, param token) -> nodes
+        self._edges_added = 0  # by _add_edge: whether an SCC round changed the graph
+        # callee -> the calls into it linked so far: a parameter token first met later
+        # (an access path only a caller's summary asks for) hears them all
+        self._calls_into: dict[str, list[CallSite]] = defaultdict(list)
+        self._linked_into: dict[str, set[tuple]] = defaultdict(set)
         self.library_sites: set[tuple] = set()  # result bases of calls outside the project
         self._mro: dict[str, tuple[str, ...]] = {}
 
@@ -325,9 +330,7 @@ class Linker:
             return known[path][0]
         data = self.functions[func]
         start = component(data.ret, path)
-        for node in start:  # a result token met only in the return value gets its edges now
-            if node[0] == "sym":
-                self.ensure_token(node)
+        self._ensure_tokens(start)  # a result token met only in the return value: its edges
         same = self._by_start[func].get(start)
         if same is not None:  # another access path of the same nodes (about half of them)
             known[path] = same
@@ -456,11 +459,12 @@ class Linker:
         added = False
         graph = self.graph
         succ = graph._succ  # has_edge without the view (the hot path; same graph)
+        if not isinstance(sources, (tuple, list)):
+            sources = tuple(sources)
+        self._ensure_tokens(sources)
         for s in sources:
             if s == target:
                 continue
-            if s[0] == "sym":
-                self.ensure_token(s)
             out = succ.get(s)
             if out is None or target not in out:
                 self._add_edge(s, target, {"through": through} if through is not None else {})
@@ -480,15 +484,33 @@ class Linker:
                 graph._node[n] = {}
         succ[u][v] = data
         pred[v][u] = data
+        self._edges_added += 1
+
+    def _ensure_tokens(self, nodes: Iterable) -> None:
+        """``ensure_token`` for the new tokens among ``nodes``, in a fixed order: what a new
+        token's edges bring depends on what is linked before it, so a set's iteration order
+        (which pickling between processes and hash seeds change) must not decide it."""
+        known = self.known
+        new = [n for n in nodes if n[0] == "sym" and n not in known]
+        if len(new) > 1:
+            new.sort(key=repr)
+        for token in new:
+            self.ensure_token(token)
 
     def ensure_token(self, token: tuple) -> None:
         """A token first met while linking (an access path only a callee reads): give it
-        its own edges if its call site was already linked."""
+        the edges its call site, or the calls into its function, already gave the others."""
         if token in self.known:
             return
         self.known.add(token)
         base, path = token[1], token[2]
         self.tokens[base].append((path, token))
+        if base[0] == "param":  # it hears every call already linked, as link_site does
+            for site in self._calls_into.get(base[1], ()):
+                value = self._actual(site, base[1]).get(base[2])
+                if value is not None:
+                    self._edge(component(value, path), token)
+            return
         site = self.site_by_base.get(base)
         if site is not None and base in self.linked:
             self.link_result(site, path, token)
@@ -557,6 +579,9 @@ class Linker:
             data = self.functions.get(callee)
             if data is None:
                 continue
+            if site.base not in self._linked_into[callee]:  # (an SCC links its sites again)
+                self._linked_into[callee].add(site.base)
+                self._calls_into[callee].append(site)
             # every parameter token hears what this caller passes (sinks inside the callee)
             for name, value in self._actual(site, callee).items():
                 for path, token in list(self.tokens.get(("param", callee, name), [])):
@@ -593,12 +618,16 @@ class Linker:
                 for m in members:  # summaries of this SCC may grow with each round
                     self._summaries.pop(m, None)
                     self._by_start.pop(m, None)
-                changed = False
+                # a round changed something when the graph gained any edge, including those
+                # a token met on the way gets (``ensure_token``), not only what the sites'
+                # own calls report: else a recursion could stop short of its fixed point,
+                # at a point that depended on the order sets happen to iterate in
+                edges = self._edges_added
                 for m in members:
                     for site in by_caller.get(m, ()):
-                        changed |= self.link_site(site)
-                if not changed or (len(members) == 1 and not calls.has_edge(members[0],
-                                                                           members[0])):
+                        self.link_site(site)
+                if self._edges_added == edges or (len(members) == 1 and not calls.has_edge(
+                        members[0], members[0])):
                     break
         clear = getattr(nx, "_clear_cache", None)  # edges were added on the dicts directly
         if clear is not None:
