@@ -58,7 +58,8 @@ PROJECTS = {
                         "variable and by position, functools.partial, Rubric, add_reward_func",
     "decorated_graders": "@register_reward from another module, forwarding and sanitizing "
                          "wrapper decorators",
-    "recursive_helpers": "recursion, mutual recursion, an import cycle",
+    "recursive_helpers": "recursion, mutual recursion, an import cycle, recursions that move "
+                         "a value between fields or arguments on every step",
     "reexports": "__init__.py re-exports, import a.b as c, from . import x, from .. import x as "
                  "y, tuple returns",
     "closures_generators": "generators, yield from, closures, nested functions, lambdas",

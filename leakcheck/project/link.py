@@ -84,6 +84,10 @@ class Linker:
             if node[0] == "sym":
                 self.known.add(node)
                 self.tokens[node[1]].append((node[2], node))
+        # in a fixed order: the builder adds a value's tokens in set order, and what a token
+        # brings depends on what was linked before it (as in ``_ensure_tokens``)
+        for found in self.tokens.values():
+            found.sort(key=lambda t: repr(t[0]))
         self.site_by_base = {site.base: site for _, site in self.sites}
         self.sites_of: dict[str, list[CallSite]] = defaultdict(list)
         for caller, site in self.sites:
@@ -116,6 +120,12 @@ class Linker:
         self._linked_into: dict[str, set[tuple]] = defaultdict(set)
         self.library_sites: set[tuple] = set()  # result bases of calls outside the project
         self._mro: dict[str, tuple[str, ...]] = {}
+        # members of recursive SCCs whose rounds are done; while a late summary of one is
+        # iterated (``_late_summary``): the summaries it computed of such members, and the
+        # call result tokens met meanwhile
+        self._recursive_done: set[str] = set()
+        self._late: list[tuple[str, tuple[str, ...], frozenset]] | None = None
+        self._late_tokens: list[tuple[CallSite, tuple[str, ...], tuple]] = []
 
     # -- resolution ----------------------------------------------------------------
     def resolve_name(self, dotted: str) -> str | None:
@@ -325,12 +335,50 @@ class Linker:
     def summary(self, func: str, path: tuple[str, ...]) -> frozenset:
         """Roots reaching access path ``path`` of ``func``'s return value: its parameter
         tokens and the sources anywhere upstream (through self attributes, globals)."""
+        hit = self._summaries[func].get(path)
+        if hit is not None:
+            return hit[0]
+        if func in self._recursive_done and self._late is None:
+            return self._late_summary(func, path)
+        return self._summary(func, path)
+
+    def _late_summary(self, func: str, path: tuple[str, ...]) -> frozenset:
+        """A summary of a recursive function asked for only after its SCC's rounds (by a
+        caller, for an access path no member asked for): the result tokens of the calls
+        inside the recursion for that path are met only now, each linked with the summary
+        as it stood when it was met. Iterate as the rounds do: link them again with the
+        summaries just computed, until that adds no edge. What was summarized before stays
+        true: tokens met now only gain edges into them, and no earlier search reaches a new
+        token."""
+        self._late = []
+        self._late_tokens = []
+        try:
+            result = frozenset()
+            for _ in range(MAX_SCC_ROUNDS):
+                edges = self._edges_added
+                for site, p, token in list(self._late_tokens):
+                    self.link_result(site, p, token)
+                result = self._summary(func, path)
+                if self._edges_added == edges:
+                    break
+                for f, p, start in self._late:  # may have grown: search again
+                    self._summaries[f].pop(p, None)
+                    self._by_start[f].pop(start, None)
+                self._late.clear()
+            return result
+        finally:
+            self._late = None
+            self._late_tokens = []
+
+    def _summary(self, func: str, path: tuple[str, ...]) -> frozenset:
         known = self._summaries[func]
-        if path in known:
-            return known[path][0]
         data = self.functions[func]
         start = component(data.ret, path)
         self._ensure_tokens(start)  # a result token met only in the return value: its edges
+        if path in known:  # asked for again while its new tokens were linked
+            return known[path][0]
+        if self._late is not None and func in self._recursive_done:
+            self._late.append((func, path, start))
         same = self._by_start[func].get(start)
         if same is not None:  # another access path of the same nodes (about half of them)
             known[path] = same
@@ -513,6 +561,8 @@ class Linker:
             return
         site = self.site_by_base.get(base)
         if site is not None and base in self.linked:
+            if self._late is not None:
+                self._late_tokens.append((site, path, token))
             self.link_result(site, path, token)
 
     def _library_taint(self, site: CallSite) -> set:
@@ -626,9 +676,11 @@ class Linker:
                 for m in members:
                     for site in by_caller.get(m, ()):
                         self.link_site(site)
-                if self._edges_added == edges or (len(members) == 1 and not calls.has_edge(
-                        members[0], members[0])):
+                recursive = len(members) > 1 or calls.has_edge(members[0], members[0])
+                if self._edges_added == edges or not recursive:
                     break
+            if recursive:
+                self._recursive_done.update(members)
         clear = getattr(nx, "_clear_cache", None)  # edges were added on the dicts directly
         if clear is not None:
             clear(self.graph)
