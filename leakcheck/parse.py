@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
+from itertools import accumulate
 
 import libcst as cst
 
@@ -20,43 +21,75 @@ _AT = re.compile(r"error at (\d+):(\d+)")
 # C stack long before reporting anything, so such input is rejected up front.
 MAX_NESTING = 200
 _DEEP_RUN = re.compile(rb"(?:[(\[{][ \t\r\n\\]*){%d}" % (MAX_NESTING + 1))
+_TOO_MANY_BRACKETS = f"syntax error: too many nested parentheses (more than {MAX_NESTING})"
 
 
-# libcst's parser slows down sharply on long operator and postfix chains (`a + a + …`,
-# `x[0][0]…`, `f()()…`: 2,000 links take seconds, 20,000 minutes), which the bracket check
-# cannot see. A cheap byte scan flags the files that could hold one — a line over
-# LONG_LINE bytes, or CHAIN_LINES lines in a row that start or end with an operator — and
-# only those are measured with CPython's own parser before libcst sees them.
+# libcst's parser slows down sharply, in time and memory, on deep nesting: long operator
+# and postfix chains (`a + a + …`, `x[0][0]…`, `f()()…`, `a ** a ** …`: 2,000 links take
+# seconds, 20,000 minutes), nested lambdas, and calls nested inside calls (`f(1, f(1, …`:
+# 3,000 levels took 12 GB and more than a minute), which the bracket-run check cannot see.
+# Cheap byte scans flag the files that could hold one — a line over LONG_LINE bytes,
+# CHAIN_LINES lines in a row that start or end with an operator, or brackets nested more
+# than MAX_NESTING deep if strings and comments are not told apart — and only those are
+# measured with CPython's own parser (linear, and with limits of its own) before libcst
+# sees them.
 MAX_EXPRESSION_DEPTH = 500
 LONG_LINE = 2000
 CHAIN_LINES = 300
 _LEADS = frozenset(b"-+*/%@|&^.([)]")
 _LEAD_WORDS = frozenset((b"and", b"or", b"not", b"if", b"else", b"lambda", b"await"))
+_FIRST_WORD = re.compile(rb"[A-Za-z_]+")
 _TRAILS = frozenset(b"-+*/%@|&^.([\\")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"()[]{}")
+_BRACKET_STEP = [0] * 256
+for _b in b"([{":
+    _BRACKET_STEP[_b] = 1
+for _b in b")]}":
+    _BRACKET_STEP[_b] = -1
 
 
-def suspect_chain(data: bytes) -> bool:
-    """Whether ``data`` may hold an operator chain long enough to matter (cheap, linear)."""
+def chain_line(data: bytes) -> int:
+    """Where ``data`` may hold an operator chain long enough to matter (cheap, linear): the
+    first line over LONG_LINE bytes, or the first of CHAIN_LINES lines in a row that start
+    or end with an operator; 0 when there is none."""
     run = 0
-    for line in data.split(b"\n"):
+    for number, line in enumerate(data.split(b"\n"), 1):
         if len(line) > LONG_LINE:
-            return True
+            return number
         text = line.strip()
-        if text and (text[0] in _LEADS or text[-1] in _TRAILS
-                     or text.split(None, 1)[0] in _LEAD_WORDS):
+        if not text:
+            run = 0
+            continue
+        word = _FIRST_WORD.match(text)
+        if text[0] in _LEADS or text[-1] in _TRAILS or (
+                word is not None and word.group() in _LEAD_WORDS):
             run += 1
             if run >= CHAIN_LINES:
-                return True
+                return number - CHAIN_LINES + 1
         else:
             run = 0
-    return False
+    return 0
+
+
+def deep_brackets(data: bytes) -> bool:
+    """Whether brackets may nest more than MAX_NESTING deep (an over-estimate: brackets in
+    strings and comments count too; linear, at C speed)."""
+    brackets = data.translate(None, _NOT_BRACKETS)
+    if len(brackets) <= MAX_NESTING:
+        return False
+    return max(accumulate(map(_BRACKET_STEP.__getitem__, brackets))) > MAX_NESTING
+
+
+def suspect_nesting(data: bytes) -> bool:
+    """Whether ``data`` must be measured by CPython's parser before libcst parses it."""
+    return chain_line(data) > 0 or deep_brackets(data)
 
 
 def refused_up_front(data: bytes) -> bool:
     """Whether ``parse_source`` may refuse ``data`` before libcst sees it (a null byte, too
     many nested brackets, a long chain): callers that take a cheaper path (the pre-filter's
     CPython check) must then leave the file to ``parse_source``."""
-    return b"\0" in data or _DEEP_RUN.search(data) is not None or suspect_chain(data)
+    return b"\0" in data or _DEEP_RUN.search(data) is not None or suspect_nesting(data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,14 +105,11 @@ def parse_source(path: str, data: bytes) -> Parsed | FileError:
     deep = _DEEP_RUN.search(data)
     if deep is not None:
         line = data[: deep.start()].count(b"\n") + 1
-        return FileError(path, line, 1, "syntax",
-                         f"syntax error: too many nested parentheses (more than {MAX_NESTING})")
-    if suspect_chain(data):
-        too_deep = _too_deep(data)
-        if too_deep is not None:
-            return FileError(path, too_deep, 1, "syntax",
-                             f"expression nested too deeply to analyze (more than "
-                             f"{MAX_EXPRESSION_DEPTH} levels)")
+        return FileError(path, line, 1, "syntax", _TOO_MANY_BRACKETS)
+    if suspect_nesting(data):
+        refused = _too_deep(data)
+        if refused is not None:
+            return FileError(path, refused[0], 1, "syntax", refused[1])
     try:
         module = cst.parse_module(data)
     except cst.ParserSyntaxError as exc:
@@ -98,22 +128,33 @@ def parse_source(path: str, data: bytes) -> Parsed | FileError:
     return Parsed(module, ranges)
 
 
-def _too_deep(data: bytes) -> int | None:
-    """The line where the syntax tree first gets deeper than MAX_EXPRESSION_DEPTH, by
-    CPython's parser (fast on these inputs); None when it does not, or when CPython refuses
-    the file for another reason (libcst then reports it as usual)."""
+def _too_deep(data: bytes) -> tuple[int, str] | None:
+    """Where and why the file is nested too deeply to hand to libcst, by CPython's parser
+    (fast on these inputs): its syntax tree gets deeper than MAX_EXPRESSION_DEPTH, or
+    CPython itself refuses the nesting (more than 200 brackets, 100 indentation levels, or
+    its parser's stack). None when it does not, or when CPython refuses the file for
+    another reason (libcst then reports it as usual, or accepts syntax newer than this
+    Python's)."""
+    deep = f"expression nested too deeply to analyze (more than {MAX_EXPRESSION_DEPTH} levels)"
     try:
         tree = ast.parse(data)
-    except RecursionError:
-        return 1  # deeper than CPython itself accepts
-    except (SyntaxError, ValueError, MemoryError):
+    except (RecursionError, MemoryError):  # MemoryError: CPython's parser stack overflowed
+        return max(1, chain_line(data)), deep  # (CPython names no line)
+    except SyntaxError as exc:
+        message = exc.msg or ""
+        if message == "too many nested parentheses":  # as the bracket-run check says it
+            return max(1, exc.lineno or 1), _TOO_MANY_BRACKETS
+        if message.startswith("too many"):  # "too many levels of indentation"
+            return max(1, exc.lineno or 1), f"syntax error: {message}"
+        return None
+    except ValueError:
         return None
     stack: list[tuple[ast.AST, int, int]] = [(tree, 0, 1)]
     while stack:
         node, depth, line = stack.pop()
         line = getattr(node, "lineno", line)
         if depth > MAX_EXPRESSION_DEPTH:
-            return line
+            return line, deep
         stack.extend((child, depth + 1, line) for child in ast.iter_child_nodes(node))
     return None
 

@@ -135,6 +135,35 @@ def test_long_operator_chains_are_file_errors_not_minutes_of_parsing(tmp_path: P
         assert {f.sink.path for f in result.findings} == {"fine.py", "ok.py"}
 
 
+def test_deep_nesting_the_chain_scan_cannot_see_is_a_file_error_too(tmp_path: Path) -> None:
+    """Calls nested in calls (`f(1, f(1, …`, one per line: 3,000 levels took libcst 12 GB
+    and more than a minute), power chains (`a ** a ** …`, where CPython's own parser runs
+    out of stack) and nested lambdas on lines of their own are reported by their line, and
+    the run goes on. Nesting CPython accepts still parses."""
+    calls = "".join("        f(1,\n" for _ in range(3000)) + "        1" + ")" * 3000
+    lambdas = "".join("        lambda:\n" for _ in range(3000)) + "        0"
+    fine_calls = "".join("        f(1,\n" for _ in range(150)) + "        completion" + ")" * 150
+    root = _tree(tmp_path, {
+        "calls.py": f"def reward_fn(completion):\n    return (\n{calls})\n",
+        "power.py": "def reward_fn(completion):\n    return " + " ** ".join(
+            ["completion"] * 3000) + "\n",
+        "lambdas.py": f"def reward_fn(completion):\n    return (\n{lambdas})\n",
+        "fine.py": f"def reward_fn(completion):\n    return (\n{fine_calls})\n",
+        "ok.py": LEAK,
+    })
+    for prefilter in (True, False):
+        result = check_paths(Options(paths=(str(root),), prefilter=prefilter))
+        errors = {(e.path, e.line, e.message) for e in result.file_errors}
+        assert errors == {
+            # CPython names the line of the 201st open bracket; where its parser runs out
+            # of stack it names none: the long line, or the first line of the chain (`return (`)
+            ("calls.py", 2 + 200, "syntax error: too many nested parentheses (more than 200)"),
+            ("power.py", 2, "expression nested too deeply to analyze (more than 500 levels)"),
+            ("lambdas.py", 2, "expression nested too deeply to analyze (more than 500 levels)"),
+        }, errors
+        assert {f.sink.path for f in result.findings} == {"fine.py", "ok.py"}
+
+
 def test_output_is_deterministic(tmp_path: Path) -> None:
     root = _tree(tmp_path, {"a.py": LEAK, "b.py": LEAK.replace("judge_reward", "r_score")})
     first = check_paths(Options(paths=(str(root),)))
