@@ -10,6 +10,7 @@ import ast
 import re
 from dataclasses import dataclass
 from itertools import accumulate
+from operator import sub
 
 import libcst as cst
 
@@ -18,28 +19,37 @@ from leakcheck.types import FileError
 
 _AT = re.compile(r"error at (\d+):(\d+)")
 # CPython refuses more than 200 nested brackets; libcst's native parser can overflow the
-# C stack long before reporting anything, so such input is rejected up front.
+# C stack long before reporting anything (3,000 parentheses), so such input never reaches it.
 MAX_NESTING = 200
-_DEEP_RUN = re.compile(rb"(?:[(\[{][ \t\r\n\\]*){%d}" % (MAX_NESTING + 1))
 _TOO_MANY_BRACKETS = f"syntax error: too many nested parentheses (more than {MAX_NESTING})"
 
-
-# libcst's parser slows down sharply, in time and memory, on deep nesting: long operator
-# and postfix chains (`a + a + …`, `x[0][0]…`, `f()()…`, `a ** a ** …`: 2,000 links take
-# seconds, 20,000 minutes), nested lambdas, and calls nested inside calls (`f(1, f(1, …`:
-# 3,000 levels took 12 GB and more than a minute), which the bracket-run check cannot see.
-# Cheap byte scans flag the files that could hold one — a line over LONG_LINE bytes,
-# CHAIN_LINES lines in a row that start or end with an operator, or brackets nested more
-# than MAX_NESTING deep if strings and comments are not told apart — and only those are
-# measured with CPython's own parser (linear, and with limits of its own) before libcst
-# sees them.
+# libcst's parser also slows down sharply, in time and memory, on deep nesting: long
+# operator and postfix chains (`a + a + …`, `x[0][0]…`, `f()()…`, `a ** a ** …`: 2,000
+# links take seconds, 20,000 minutes), nested lambdas, and calls nested inside calls
+# (`f(1, f(1, …`: 3,000 levels took 12 GB and more than a minute). Cheap byte scans flag
+# the files that could hold any of these — a line over LONG_LINE bytes, CHAIN_LINES lines
+# in a row that start or end with an operator, or brackets outside strings and comments
+# nesting more than MAX_NESTING deep — and only those are measured with CPython's own
+# parser (linear, and with limits of its own) before libcst sees them.
 MAX_EXPRESSION_DEPTH = 500
 LONG_LINE = 2000
 CHAIN_LINES = 300
 _LEADS = frozenset(b"-+*/%@|&^.([)]")
-_LEAD_WORDS = frozenset((b"and", b"or", b"not", b"if", b"else", b"lambda", b"await"))
+_CHAIN_WORDS = frozenset((b"and", b"or", b"not", b"if", b"else", b"lambda", b"await", b"in",
+                          b"is"))
 _FIRST_WORD = re.compile(rb"[A-Za-z_]+")
+_LETTERS = frozenset(b"abcdefghijklmnopqrstuvwxyz")
 _TRAILS = frozenset(b"-+*/%@|&^.([\\")
+# comments and string literals, left to right as the tokenizer meets them: plain strings
+# and comments go; a string with a prefix (group ``keep``) stays, since an f-string's
+# expressions are code (so do raw and bytes strings: counting their brackets only costs a
+# measurement). Every alternative starts at a quote or `#`, which keeps the search fast.
+_BODY = (rb"(?:'''(?:[^'\\]|\\.|'(?!''))*(?:''')?"
+         rb'|"""(?:[^"\\]|\\.|"(?!""))*(?:""")?'
+         rb"|'(?:[^'\\\r\n]|\\.)*'?"
+         rb'|"(?:[^"\\\r\n]|\\.)*"?)')
+_LITERAL = re.compile(rb"(?=['\"#])(?:(?P<keep>(?<=[A-Za-z])" + _BODY + rb")|#[^\r\n]*|"
+                      + _BODY + rb")", re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"()[]{}")
 _BRACKET_STEP = [0] * 256
 for _b in b"([{":
@@ -60,9 +70,10 @@ def chain_line(data: bytes) -> int:
         if not text:
             run = 0
             continue
-        word = _FIRST_WORD.match(text)
+        first = _FIRST_WORD.match(text)
         if text[0] in _LEADS or text[-1] in _TRAILS or (
-                word is not None and word.group() in _LEAD_WORDS):
+                first is not None and first.group() in _CHAIN_WORDS) or (
+                text[-1] in _LETTERS and text.rsplit(None, 1)[-1] in _CHAIN_WORDS):
             run += 1
             if run >= CHAIN_LINES:
                 return number - CHAIN_LINES + 1
@@ -72,24 +83,29 @@ def chain_line(data: bytes) -> int:
 
 
 def deep_brackets(data: bytes) -> bool:
-    """Whether brackets may nest more than MAX_NESTING deep (an over-estimate: brackets in
-    strings and comments count too; linear, at C speed)."""
-    brackets = data.translate(None, _NOT_BRACKETS)
+    """Whether brackets outside comments and plain strings may nest more than MAX_NESTING
+    deep: the largest rise of the running bracket count (a closing bracket the stripping
+    got wrong cannot hide the nesting that follows it). Linear, at C speed."""
+    if len(data.translate(None, _NOT_BRACKETS)) <= MAX_NESTING:
+        return False
+    brackets = _LITERAL.sub(rb"\g<keep>", data).translate(None, _NOT_BRACKETS)
     if len(brackets) <= MAX_NESTING:
         return False
-    return max(accumulate(map(_BRACKET_STEP.__getitem__, brackets))) > MAX_NESTING
+    depth = list(accumulate(map(_BRACKET_STEP.__getitem__, brackets)))
+    lowest = accumulate(depth, min, initial=0)  # the lowest count before each bracket
+    return max(map(sub, depth, lowest)) > MAX_NESTING
 
 
 def suspect_nesting(data: bytes) -> bool:
     """Whether ``data`` must be measured by CPython's parser before libcst parses it."""
-    return chain_line(data) > 0 or deep_brackets(data)
+    return deep_brackets(data) or chain_line(data) > 0
 
 
 def refused_up_front(data: bytes) -> bool:
-    """Whether ``parse_source`` may refuse ``data`` before libcst sees it (a null byte, too
-    many nested brackets, a long chain): callers that take a cheaper path (the pre-filter's
-    CPython check) must then leave the file to ``parse_source``."""
-    return b"\0" in data or _DEEP_RUN.search(data) is not None or suspect_nesting(data)
+    """Whether ``parse_source`` may refuse ``data`` before libcst sees it (a null byte, deep
+    nesting): callers that take a cheaper path (the pre-filter's CPython check) must then
+    leave the file to ``parse_source``."""
+    return b"\0" in data or suspect_nesting(data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,12 +118,9 @@ def parse_source(path: str, data: bytes) -> Parsed | FileError:
     if b"\0" in data:
         line = data[: data.index(b"\0")].count(b"\n") + 1
         return FileError(path, line, 1, "syntax", "source contains a null byte")
-    deep = _DEEP_RUN.search(data)
-    if deep is not None:
-        line = data[: deep.start()].count(b"\n") + 1
-        return FileError(path, line, 1, "syntax", _TOO_MANY_BRACKETS)
-    if suspect_nesting(data):
-        refused = _too_deep(data)
+    brackets = deep_brackets(data)
+    if brackets or chain_line(data):
+        refused = _too_deep(data, brackets)
         if refused is not None:
             return FileError(path, refused[0], 1, "syntax", refused[1])
     try:
@@ -128,27 +141,29 @@ def parse_source(path: str, data: bytes) -> Parsed | FileError:
     return Parsed(module, ranges)
 
 
-def _too_deep(data: bytes) -> tuple[int, str] | None:
+def _too_deep(data: bytes, brackets: bool) -> tuple[int, str] | None:
     """Where and why the file is nested too deeply to hand to libcst, by CPython's parser
     (fast on these inputs): its syntax tree gets deeper than MAX_EXPRESSION_DEPTH, or
     CPython itself refuses the nesting (more than 200 brackets, 100 indentation levels, or
     its parser's stack). None when it does not, or when CPython refuses the file for
     another reason (libcst then reports it as usual, or accepts syntax newer than this
-    Python's)."""
+    Python's) — unless its brackets may nest too deeply for libcst's stack (``brackets``):
+    then CPython's own error stands."""
     deep = f"expression nested too deeply to analyze (more than {MAX_EXPRESSION_DEPTH} levels)"
     try:
         tree = ast.parse(data)
     except (RecursionError, MemoryError):  # MemoryError: CPython's parser stack overflowed
         return max(1, chain_line(data)), deep  # (CPython names no line)
     except SyntaxError as exc:
-        message = exc.msg or ""
-        if message == "too many nested parentheses":  # as the bracket-run check says it
-            return max(1, exc.lineno or 1), _TOO_MANY_BRACKETS
+        message = exc.msg or "invalid syntax"
+        line = max(1, exc.lineno or 1)
+        if message == "too many nested parentheses":
+            return line, _TOO_MANY_BRACKETS
         if message.startswith("too many"):  # "too many levels of indentation"
-            return max(1, exc.lineno or 1), f"syntax error: {message}"
-        return None
+            return line, f"syntax error: {message}"
+        return (line, f"syntax error: {message}") if brackets else None
     except ValueError:
-        return None
+        return (1, _TOO_MANY_BRACKETS) if brackets else None
     stack: list[tuple[ast.AST, int, int]] = [(tree, 0, 1)]
     while stack:
         node, depth, line = stack.pop()

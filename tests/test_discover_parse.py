@@ -164,6 +164,25 @@ def test_deep_nesting_the_chain_scan_cannot_see_is_a_file_error_too(tmp_path: Pa
         assert {f.sink.path for f in result.findings} == {"fine.py", "ok.py"}
 
 
+def test_brackets_in_strings_neither_hide_nor_fake_deep_nesting(tmp_path: Path) -> None:
+    """The bracket count leaves out strings and comments: closing brackets in strings do not
+    hide 3,000 nested calls (libcst would take minutes, or overflow its stack on plain
+    parentheses), and brackets in strings and comments are no error. A file CPython refuses
+    for another reason first still never reaches libcst when its brackets nest that deep."""
+    root = _tree(tmp_path, {
+        "closers.py": "x = " + 'f(")", ' * 3000 + "1" + ")" * 3000 + "\n",
+        "py2.py": "print 'x'\ny = " + "(" * 3000 + "1" + ")" * 3000 + "\n",
+        "text.py": "x = '" + "(" * 3000 + "'\ny = \"\"\"\n" + "[" * 500 + "\n\"\"\"\n# "
+                   + "{" * 400 + "\n" + LEAK,
+    })
+    result = check_paths(Options(paths=(str(root),)))
+    assert {(e.path, e.line, e.message) for e in result.file_errors} == {
+        ("closers.py", 1, "syntax error: too many nested parentheses (more than 200)"),
+        ("py2.py", 2, "syntax error: too many nested parentheses (more than 200)"),
+    }
+    assert {f.sink.path for f in result.findings} == {"text.py"}
+
+
 def test_output_is_deterministic(tmp_path: Path) -> None:
     root = _tree(tmp_path, {"a.py": LEAK, "b.py": LEAK.replace("judge_reward", "r_score")})
     first = check_paths(Options(paths=(str(root),)))
