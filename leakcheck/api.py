@@ -24,7 +24,7 @@ from leakcheck.config import (
     find_config,
     load_config,
 )
-from leakcheck.discover import discover, relative
+from leakcheck.discover import discover, printable, relative
 from leakcheck.prefilter import heads_of, module_heads, needed
 from leakcheck.project.names import module_names
 from leakcheck.ruleset import RuleSet, load_ruleset
@@ -449,11 +449,15 @@ def _check_paths(options: Options, progress: ProgressCallback | None = None) -> 
                            skip_nested_projects=True)
         files = sorted(set(project.files) | set(found.files), key=lambda f: relative(
             f, found.root))
-    errors: list[FileError] = [FileError(p, 1, 1, "read", "no such file or directory")
+    errors: list[FileError] = [FileError(printable(p), 1, 1, "read", "no such file or directory")
                                for p in found.missing]
     sources: list[tuple[str, bytes]] = []
     for file in files:
         rel = relative(file, found.root)
+        if printable(rel) != rel:  # a report, a cache key or a module name could not hold it
+            errors.append(FileError(printable(rel), 1, 1, "read",
+                                    "file name is not valid UTF-8 (rename the file to analyze it)"))
+            continue
         try:
             if file.exists() and not file.is_file() and not file.is_dir():
                 # a FIFO, socket or device named *.py: reading it could block forever
@@ -465,8 +469,8 @@ def _check_paths(options: Options, progress: ProgressCallback | None = None) -> 
         except OSError as exc:
             errors.append(FileError(rel, 1, 1, "read", f"cannot read: {exc.strerror or exc}"))
     if report is not None:
-        errors = [e for e in errors if e.path in report or (e.kind == "read" and
-                  e.path in found.missing)]
+        shown = {printable(p) for p in (*report, *found.missing)}
+        errors = [e for e in errors if e.path in shown]
     cache = Cache(None)
     if options.cache:
         cache = Cache(Path(options.cache_dir) if options.cache_dir else
@@ -477,7 +481,7 @@ def _check_paths(options: Options, progress: ProgressCallback | None = None) -> 
     outcome = analyzer.analyze_project(found.root, sources, report, progress)
     errors.extend(outcome.errors)
     return CheckResult(
-        root=found.root.as_posix(), files=tuple(outcome.analyzed),
+        root=printable(found.root.as_posix()), files=tuple(outcome.analyzed),
         findings=_sorted([f for f in outcome.findings
                           if rule_filter.enabled(f.rule_id, f.sink.path)]),
         file_errors=tuple(sorted(errors, key=lambda e: (e.path, e.line, e.column))),

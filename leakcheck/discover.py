@@ -123,3 +123,13 @@ def _relative(path: Path, root: Path) -> str:
 
 def relative(path: Path, root: Path) -> str:
     return _relative(path, root)
+
+
+def printable(path: str) -> str:
+    """``path`` as text every output format can carry: bytes of a file name that are not
+    UTF-8 (which Python keeps as lone surrogates) are shown as ``\\xff`` escapes."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from leakcheck.api import Options, check_paths
 from leakcheck.discover import discover, find_root
+from leakcheck.report.base import format_names, get_reporter
 
 LEAK = (
     "def judge_reward(completions, **kwargs):\n"
@@ -181,6 +184,29 @@ def test_brackets_in_strings_neither_hide_nor_fake_deep_nesting(tmp_path: Path) 
         ("py2.py", 2, "syntax error: too many nested parentheses (more than 200)"),
     }
     assert {f.sink.path for f in result.findings} == {"text.py"}
+
+
+def test_a_file_name_that_is_not_utf8_is_a_file_error_and_the_run_goes_on(
+        tmp_path: Path) -> None:
+    """A POSIX file name may be any bytes; no report format can carry those that are not
+    UTF-8 (they used to end the whole run with an internal error). The file is reported,
+    its name escaped, and every other file is analyzed."""
+    import os
+
+    root = _tree(tmp_path, {"ok.py": LEAK})
+    try:
+        (root / os.fsdecode(b"\xff\xfe.py")).write_bytes(LEAK.encode())
+    except (OSError, UnicodeError):  # a file system that refuses such names
+        pytest.skip("this file system keeps file names in UTF-8")
+    for explicit in (False, True):
+        paths = (str(root / os.fsdecode(b"\xff\xfe.py")), str(root / "ok.py")) if explicit \
+            else (str(root),)
+        result = check_paths(Options(paths=paths))
+        assert [(e.path, e.kind) for e in result.file_errors] == [("\\xff\\xfe.py", "read")]
+        assert "not valid UTF-8" in result.file_errors[0].message
+        assert {f.sink.path for f in result.findings} == {"ok.py"}
+        for fmt in format_names():  # every format can write it
+            get_reporter(fmt).render(result, color=False).encode("utf-8")
 
 
 def test_output_is_deterministic(tmp_path: Path) -> None:

@@ -213,6 +213,17 @@ def test_uris_are_relative_percent_encoded_with_forward_slashes(sarif_validator)
     assert uri == "src/my%20rewards/r%C3%A9compense%231.py"
 
 
+def test_a_backslash_is_part_of_a_posix_file_name_in_the_uri(sarif_validator):
+    """Paths are ``as_posix()`` on every system: a backslash is a character of the name (a
+    POSIX file may hold one), not a separator to turn into a slash."""
+    sink = Span("src/a\\b.py", 2, 1, 2, 9)
+    f = rf.finding(sink=sink, steps=(Step(sink, "here", "sink"),))
+    log = log_of(rf.result(findings=(f,)))
+    assert_valid_sarif(sarif_validator, log)
+    location = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"] == {"uri": "src/a%5Cb.py", "uriBaseId": "%SRCROOT%"}
+
+
 def test_literal_brackets_in_messages_are_escaped():
     f = rf.finding(message='reasoning from `sample["cot"]` reaches grader `judge()`')
     text = log_of(rf.result(findings=(f,)))["runs"][0]["results"][0]["message"]["text"]

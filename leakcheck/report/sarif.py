@@ -63,8 +63,9 @@ _PROBLEM_SEVERITY = {"error": "error", "warning": "warning", "note": "recommenda
 
 
 def artifact_uri(path: str) -> str:
-    """A root-relative POSIX path as a URI reference: forward slashes, percent-encoded."""
-    return quote(path.replace("\\", "/"), safe="/")
+    """A root-relative POSIX path (``Path.as_posix``: forward slashes on every system) as a
+    URI reference, percent-encoded; a backslash is part of a POSIX file name."""
+    return quote(path, safe="/")
 
 
 def root_uri(root: str) -> str:
@@ -77,11 +78,10 @@ def root_uri(root: str) -> str:
 
 
 def _artifact_location(path: str) -> dict[str, Any]:
-    posix = path.replace("\\", "/")
-    if posix.startswith("/") or re.match(r"^[A-Za-z]:/", posix):
+    if path.startswith("/") or re.match(r"^[A-Za-z]:[/\\]", path):
         # Outside the root (should not happen): an absolute URI needs no base.
-        return {"uri": root_uri(posix).rstrip("/")}
-    return {"uri": artifact_uri(posix), "uriBaseId": SRCROOT}
+        return {"uri": root_uri(path).rstrip("/")}
+    return {"uri": artifact_uri(path), "uriBaseId": SRCROOT}
 
 
 def _region(span: Span) -> dict[str, int]:
