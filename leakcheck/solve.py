@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from leakcheck.graph.values import NodeId, component
+from leakcheck.graph.values import NodeId, component, node_span
 from leakcheck.ruleset.model import RuleSet
 from leakcheck.types import Finding, RuleInfo, Span, Step
 
@@ -113,8 +113,8 @@ class Solver:
     # -- node descriptions ---------------------------------------------------------
     def describe(self, node: NodeId) -> Step:
         data = self.graph.nodes[node] if node in self.graph else {}
-        if "span" in data:
-            return Step(data["span"], data["message"], data["step"])
+        if "message" in data:
+            return Step(node_span(node), data["message"], data["step"])
         if node[0] == "sym":
             base, path = node[1], node[2]
             span, what = self.bases.get(base, (UNKNOWN_SPAN, "`?`"))
@@ -219,7 +219,7 @@ class Solver:
             rule_id=rule.id, rule_name=rule.name, level=rule.level, kind=rule.kind, kinds=kinds,
             message=rule.message.format(**dict(args)), message_template=rule.message,
             message_args=args, sink=record.span, sink_description=record.description,
-            source=data["span"], source_description=data["message"],
+            source=node_span(source), source_description=data["message"],
             path=self.steps(reach, source),
             fingerprint=_fingerprint(rule.id, record, label),
         )

@@ -162,7 +162,7 @@ class ModuleContext:
         key: NodeId = (self.path, scope, span.start_line, span.start_column, span.end_line,
                        span.end_column, tag)
         if key not in self.graph:
-            attrs: dict[str, object] = {"span": span, "message": message, "step": step}
+            attrs: dict[str, object] = {"message": message, "step": step}  # span: node_span
             if source_kind is not None:
                 attrs["source_kind"] = source_kind
                 attrs["label"] = self.code(at, 40)

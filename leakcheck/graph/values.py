@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from leakcheck.types import compact_pickle
+from leakcheck.types import Span, compact_pickle
 
 NodeId = tuple[Any, ...]
 Nodes = frozenset[NodeId]
@@ -35,6 +35,13 @@ def _path_limit(base: Any) -> int:
     # an attribute of `self` is a few class-wide nodes however deep it is read (its value,
     # its items, everything): writes in one method and reads in another must meet
     return 2 if base[0] == "self" else MAX_SYM_PATH
+
+
+def node_span(node: NodeId) -> Span:
+    """The span of a node ``ModuleContext.node`` made: its key is (path, scope, start line,
+    start column, end line, end column, tag), so its attributes need not carry a Span too
+    (one object per node less to build, pickle and unpickle)."""
+    return Span(node[0], node[2], node[3], node[4], node[5])
 
 
 def sym_node(base: Any, path: tuple[str, ...]) -> NodeId:
