@@ -504,20 +504,36 @@ class Linker:
 
     # -- linking -------------------------------------------------------------------
     def _edge(self, sources: Iterable, target: tuple, through: tuple | None = None) -> bool:
-        added = False
-        graph = self.graph
-        succ = graph._succ  # has_edge without the view (the hot path; same graph)
         if not isinstance(sources, (tuple, list)):
             sources = tuple(sources)
-        self._ensure_tokens(sources)
+        known = self.known
+        for n in sources:
+            if n[0] == "sym" and n not in known:
+                self._ensure_tokens(sources)
+                break
+        # ``_add_edge`` inlined: the hot path of the linker (half a million edges)
+        graph = self.graph
+        succ, pred = graph._succ, graph._pred
+        added = 0
         for s in sources:
             if s == target:
                 continue
             out = succ.get(s)
-            if out is None or target not in out:
-                self._add_edge(s, target, {"through": through} if through is not None else {})
-                added = True
-        return added
+            if out is None:
+                out = succ[s] = {}
+                pred[s] = {}
+                graph._node[s] = {}
+            elif target in out:
+                continue
+            into = pred.get(target)
+            if into is None:
+                succ[target] = {}
+                into = pred[target] = {}
+                graph._node[target] = {}
+            out[target] = into[s] = {"through": through} if through is not None else {}
+            added += 1
+        self._edges_added += added
+        return added > 0
 
     def _add_edge(self, u: tuple, v: tuple, data: dict) -> None:
         """``graph.add_edge(u, v, **data)`` for an edge that is not there yet, on networkx's
