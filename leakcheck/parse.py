@@ -96,16 +96,11 @@ def deep_brackets(data: bytes) -> bool:
     return max(map(sub, depth, lowest)) > MAX_NESTING
 
 
-def suspect_nesting(data: bytes) -> bool:
-    """Whether ``data`` must be measured by CPython's parser before libcst parses it."""
-    return deep_brackets(data) or chain_line(data) > 0
-
-
 def refused_up_front(data: bytes) -> bool:
     """Whether ``parse_source`` may refuse ``data`` before libcst sees it (a null byte, deep
     nesting): callers that take a cheaper path (the pre-filter's CPython check) must then
     leave the file to ``parse_source``."""
-    return b"\0" in data or suspect_nesting(data)
+    return b"\0" in data or deep_brackets(data) or chain_line(data) > 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -680,6 +680,7 @@ class Linker:
         condensed = nx.condensation(calls)
         for scc in reversed(list(nx.topological_sort(condensed))):
             members = sorted(condensed.nodes[scc]["members"])
+            recursive = len(members) > 1 or calls.has_edge(members[0], members[0])
             for _ in range(MAX_SCC_ROUNDS):
                 for m in members:  # summaries of this SCC may grow with each round
                     self._summaries.pop(m, None)
@@ -692,7 +693,6 @@ class Linker:
                 for m in members:
                     for site in by_caller.get(m, ()):
                         self.link_site(site)
-                recursive = len(members) > 1 or calls.has_edge(members[0], members[0])
                 if self._edges_added == edges or not recursive:
                     break
             if recursive:
