@@ -35,6 +35,9 @@ ENV_CACHE_DIR = "LEAKCHECK_CACHE_DIR"
 FORMAT = "2"
 PACKED_KINDS = frozenset({"facts", "check", "parse", "scan", "build", "directives"})
 MAX_SEGMENTS = 4
+# whole-run entries kept (one per tree state and options seen): the least recently used
+# go, so a long-lived cache does not grow with every edit ever analyzed
+MAX_RUN_ENTRIES = 64
 
 
 @lru_cache(maxsize=1)
@@ -138,8 +141,11 @@ class Cache:
                 value = pickle.loads(data)
                 self._used[kind][k] = data
             else:
-                with open(self._path(kind, k), "rb") as fh:
+                path = self._path(kind, k)
+                with open(path, "rb") as fh:
                     value = pickle.load(fh)
+                with contextlib.suppress(OSError):
+                    os.utime(path)  # used: the last to be evicted
         except FileNotFoundError:
             self.misses += 1
             return None
@@ -163,6 +169,7 @@ class Cache:
             path = Path(self._path(kind, k))
             path.parent.mkdir(parents=True, exist_ok=True)
             self._atomic_write(path, data)
+            self._evict(kind, MAX_RUN_ENTRIES)
         except (OSError, pickle.PicklingError, RecursionError, TypeError, AttributeError):
             self.enabled = False  # unwritable or unpicklable: run on without the cache
 
@@ -202,6 +209,27 @@ class Cache:
                 for path in loaded:  # a concurrent run's newer segment is left alone
                     with contextlib.suppress(OSError):
                         os.unlink(path)
+
+    def _evict(self, kind: str, keep: int) -> None:
+        """Remove all but the ``keep`` most recently used entries of an unpacked kind (a
+        concurrent run's entry removed here is a miss for it, recomputed)."""
+        entries: list[tuple[int, str]] = []
+        try:
+            with os.scandir(f"{self._root}/{kind}") as subdirs:
+                for sub in subdirs:
+                    if not sub.is_dir():
+                        continue
+                    with os.scandir(sub.path) as files:
+                        entries.extend((e.stat().st_mtime_ns, e.path) for e in files
+                                       if e.is_file() and not e.name.startswith(".tmp-"))
+        except OSError:
+            return
+        if len(entries) <= keep:
+            return
+        entries.sort()
+        for _, path in entries[:-keep]:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
 
     @staticmethod
     def _atomic_write(path: Path, data: bytes) -> None:

@@ -255,3 +255,29 @@ def test_a_warm_run_does_not_load_the_engine(project: Path, tmp_path: Path) -> N
                            capture_output=True, text=True, timeout=120) for _ in range(2)]
     assert runs[0].stdout.strip() == "['libcst', 'networkx']"  # cold: the engine ran
     assert runs[1].stdout.strip() == "[]"  # warm: nothing of it was needed
+
+
+def test_whole_run_entries_are_bounded_least_recently_used_first(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One whole-run entry per tree state analyzed: a long-lived cache keeps the
+    MAX_RUN_ENTRIES most recently used and removes the rest; reading an entry counts as use."""
+    import os
+    import time
+
+    from leakcheck import cache as cache_module
+
+    monkeypatch.setattr(cache_module, "MAX_RUN_ENTRIES", 3)
+    store = cache_module.Cache(tmp_path / "c", scope="/project")
+    keys = [cache_module.key("run", i) for i in range(5)]
+    past = time.time_ns() - 3600 * 10**9
+    for i in range(3):  # written an hour ago, a second apart
+        store.put("run", keys[i], f"state {i}")
+        os.utime(store._path("run", keys[i]), ns=(past + i * 10**9,) * 2)
+    assert store.get("run", keys[0]) == "state 0"  # now the most recently used
+    store.put("run", keys[3], "state 3")  # one too many: the least recently used goes
+    assert store.get("run", keys[1]) is None
+    assert [store.get("run", keys[i]) for i in (0, 2, 3)] == ["state 0", "state 2", "state 3"]
+    store.put("run", keys[4], "state 4")
+    remaining = sorted(p.name for p in (tmp_path / "c").rglob("*") if p.parent.parent.name
+                       == "run" and p.is_file())
+    assert len(remaining) == 3 and keys[4] in remaining
