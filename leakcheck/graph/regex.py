@@ -19,6 +19,7 @@ _UNESCAPE = re.compile(r"\\([^A-Za-z0-9])")
 _WILDCARD_HEAD = re.compile(r"^\^?(?:\(\?[a-zA-Z]+\))?(?:\\s\*)?"
                             r"(?:\.\*\??|\[\\s\\S\]\*\??|\[\\S\\s\]\*\??|\(\.\|\\n\)\*\??)$")
 _WHITESPACE_TAIL = re.compile(r"^(?:\\s[*+]|\\n[*+]?|\s)*\$?$")
+_NAMED_GROUP = re.compile(r"\(\?P?<([A-Za-z_]\w*)>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +52,7 @@ def _groups(pattern: str) -> list[tuple[int, int, str | None]]:
             name = None
             capturing = True
             if pattern.startswith("(?", i):
-                m = re.match(r"\(\?P?<([A-Za-z_]\w*)>", pattern[i:])
+                m = _NAMED_GROUP.match(pattern, i)  # at i: no copy of the rest per group
                 if m:
                     name = m.group(1)
                 else:
