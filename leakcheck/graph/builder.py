@@ -333,7 +333,9 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
         record with reward-named fields (`{"score": s, "reasoning": r}`,
         `VerificationResult(score=s, reasoning=r)`), the fields named as reasoning or as
         logging: a judge's own explanation or the text kept for the logs rides beside the
-        reward, it is not what training optimizes. Every other field stays in the sink."""
+        reward, it is not what training optimizes. Every other field stays in the sink, and
+        so does the part of the record that came from elsewhere (``record = helper(c);
+        record["score"] = 1.0``: its fields are not known here, so all of it counts)."""
         vocab = self.ctx.vocab
         # a record's positions ("#0") alias its named fields (a dataclass's): names only
         named = [(key[1:], split_words(key[1:]), v) for key, v in value.fields
@@ -348,6 +350,8 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
                 out |= deep(v)
         if value.elem is not None:
             out |= deep(value.elem)
+        if value.syms:
+            out |= deep(Value(syms=value.syms))
         return frozenset(out)
 
     # -- nested functions ------------------------------------------------------------
