@@ -84,6 +84,25 @@ def _predecessors(graph: nx.DiGraph, node: NodeId) -> set[NodeId]:
     return out
 
 
+def _without_loops(nodes: list[NodeId]) -> list[NodeId]:
+    """A witness as a simple path: expanding the calls on a path can come back to a node
+    already on it (a recursion through shared state); the loop between the two visits is cut,
+    and the node's later successor follows its first visit (the same node, so the same
+    edge)."""
+    out: list[NodeId] = []
+    at: dict[NodeId, int] = {}
+    for node in nodes:
+        seen = at.get(node)
+        if seen is not None:
+            for dropped in out[seen + 1:]:
+                del at[dropped]
+            del out[seen + 1:]
+            continue
+        at[node] = len(out)
+        out.append(node)
+    return out
+
+
 def _through(graph: nx.DiGraph, node: NodeId, nxt: NodeId) -> tuple | None:
     """The summary root an edge ``node -> nxt`` stands for, when it crosses a call: that of
     the first of ``nxt``'s incoming edges to come from ``node``, directly or through a hub
@@ -125,10 +144,12 @@ class Solver:
                 return Step(span, f"flows through {what}", "call")
             if base[0] == "ret":
                 return Step(span, f"returned by {what}{part}", "return")
+            attr = path[0][1:] if path and path[0].startswith(".") else "?"
             if base[0] == "self":
-                attr = path[0][1:] if path and path[0].startswith(".") else "?"
                 return Step(span, f"held in `self.{attr}` of `{base[1].rsplit('.', 1)[-1]}`",
                             "flow")
+            if base[0] == "global":
+                return Step(span, f"held in module global `{attr}` of {what}", "flow")
         return Step(UNKNOWN_SPAN, "flows on", "flow")
 
     # -- witness -------------------------------------------------------------------
@@ -171,7 +192,7 @@ class Solver:
             chain.append(node)
             node = reach.parents.get(node)
         steps: list[Step] = []
-        for n in self._with_expansions(chain, 0):
+        for n in _without_loops(self._with_expansions(chain, 0)):
             step = self.describe(n)
             if not steps or (steps[-1].span, steps[-1].message) != (step.span, step.message):
                 steps.append(step)

@@ -10,7 +10,7 @@ import networkx as nx
 import pytest
 
 from leakcheck.ruleset import load_ruleset
-from leakcheck.solve import Solver, _predecessors, _reach, _through
+from leakcheck.solve import Solver, _predecessors, _reach, _through, _without_loops
 
 
 def _random_graph(seed: int, n: int = 60, edges: int = 150) -> nx.DiGraph:
@@ -70,3 +70,26 @@ def test_a_hub_reads_as_the_direct_edges_it_replaces() -> None:
             assert _through(hubbed, p, t) == direct.edges[p, t]["through"]
     assert _through(hubbed, ("src", 9), tokens[0]) is None
     assert _reach(hubbed, [tokens[0]]).parents == _reach(direct, [tokens[0]]).parents
+
+
+def test_a_witness_is_a_simple_path() -> None:
+    """Expanding the calls on a witness can come back to a node already on it (recursion
+    through shared state): the loop is cut and the path goes on from the node's first visit,
+    so each node appears once and every step still follows the one before it."""
+    assert _without_loops(["s", "a", "b", "c", "a", "d", "t"]) == ["s", "a", "d", "t"]
+    assert _without_loops(["s", "a", "b", "a", "c", "b", "t"]) == ["s", "a", "c", "b", "t"]
+    assert _without_loops(["s", "a", "s", "t"]) == ["s", "t"]
+    assert _without_loops(["s", "t"]) == ["s", "t"]
+
+
+def test_no_witness_of_the_fixture_projects_repeats_a_step() -> None:
+    from pathlib import Path
+
+    from leakcheck.api import Options, check_paths
+
+    projects = Path(__file__).resolve().parent / "fixtures" / "projects"
+    intra = Path(__file__).resolve().parent / "fixtures" / "intra"
+    for tree in [*sorted(p for p in projects.iterdir() if p.is_dir()), intra]:
+        for finding in check_paths(Options(paths=(str(tree),))).findings:
+            steps = [(s.span, s.message) for s in finding.path]
+            assert len(set(steps)) == len(steps), (tree.name, finding.sink, steps)

@@ -23,7 +23,9 @@ from leakcheck.graph.state import State
 from leakcheck.graph.stmts import StmtMixin
 from leakcheck.graph.values import (
     CLEAN,
+    DEEP,
     NO_NODES,
+    REST,
     Nodes,
     Value,
     add_elem,
@@ -38,6 +40,7 @@ from leakcheck.graph.values import (
     relabel,
     set_field,
     sym_node,
+    with_sym,
 )
 from leakcheck.words import split_words
 
@@ -79,6 +82,9 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
         self.class_scope = False
         self.fn_node: cst.FunctionDef | None = None
         self.grader_factory = False
+        # module globals this function writes: declared `global`, or mutated in place
+        self.declared_globals: set[str] = set()
+        self.written_globals: set[str] = set()
 
     # -- names -----------------------------------------------------------------------
     def lookup(self, name: str) -> Value:
@@ -88,8 +94,42 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
         if name in self.closure:
             return self.closure[name]
         if self.globals is not None and name in self.globals:
-            return self.globals[name]
+            value = self.globals[name]
+            if name in self.scan.written_globals:  # what functions wrote into it, too
+                return with_sym(value, self.global_base, (attr_key(name),))
+            return value
         return CLEAN
+
+    @property
+    def global_base(self) -> tuple[str, str]:
+        return ("global", self.ctx.module_name or self.ctx.path)
+
+    def store_global(self, name: str, value: Value, at: cst.CSTNode) -> None:
+        """A function writes module global ``name``: every function reading it (at link
+        time, whatever the order they were analyzed in) sees what was written, as methods
+        see each other's ``self`` attributes."""
+        base = self.global_base
+        self.ctx.bases.setdefault(base, (self.ctx.span(at), f"`{self.ctx.module_name}`"))
+        self.store_shared(base, attr_key(name), value)
+
+    def store_shared(self, base: tuple, key: str, value: Value) -> None:
+        """What a write puts into a shared attribute or global ``key``, by the paths a read
+        asks for: the value itself, its elements (iteration), everything (a whole read), each
+        constant field, and the rest (``REST``: what a read of any other key or index may
+        get, which the linker hands to those reads)."""
+        flow = self.ctx.flow
+        flow(value.shape, sym_node(base, (key,)))
+        flow(deep(elements(value)), sym_node(base, (key, "[]")))
+        flow(deep(value), sym_node(base, (key, DEEP)))
+        for field_key, field_value in value.fields:
+            flow(deep(field_value), sym_node(base, (key, field_key)))
+        rest = value.shape | deep(value.elem)
+        # what came from elsewhere; not the attribute's own old content (`self.d["k"] = v`
+        # reads `self.d` first), which its own tokens already hold field by field
+        others = frozenset(s for s in value.syms if s[0] != base or s[1][:1] != (key,))
+        if others:
+            rest = rest | deep(Value(syms=others))
+        flow(rest, sym_node(base, (key, REST)))
 
     def module_alias(self, name: str) -> str | None:
         """The module a name refers to: ``import re`` / ``import regex as re`` -> its
@@ -153,6 +193,8 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
             value = Value(shape=frozenset((src,)), elem=value.elem, fields=value.fields,
                           info=value.info)
         self.state.env[name] = value
+        if name in self.declared_globals:
+            self.store_global(name, value, at)
 
     def bind_target(self, target: cst.BaseExpression, value: Value, at: cst.CSTNode,
                     literal: bool) -> None:
@@ -256,10 +298,7 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
         for sym_base, path in base.syms:
             if sym_base[0] != "self" or path != ():
                 continue
-            key = attr_key(attr)
-            self.ctx.flow(value.shape, sym_node(sym_base, (key,)))
-            self.ctx.flow(deep(elements(value)), sym_node(sym_base, (key, "[]")))
-            self.ctx.flow(deep(value), sym_node(sym_base, (key, "**")))
+            self.store_shared(sym_base, attr_key(attr), value)
             data = self.ctx.classes.get(sym_base[1])
             if data is not None and isinstance(value.info, (facts.FunctionRef, facts.Partial)):
                 data.attr_functions.setdefault(attr, set()).add(value.info.qualname)
@@ -291,24 +330,39 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
                     return f"{info.qualname}.{rest}" if rest else info.qualname
         return None
 
-    def update_local(self, base_expr: cst.BaseExpression, updated: Value) -> None:
-        """Write back a mutated container reached through local names (``x``, ``self.d``)."""
+    def update_local(self, base_expr: cst.BaseExpression, updated: Value,
+                     through_attribute: bool = False) -> None:
+        """Write back a mutated container reached through local names (``x``, ``self.d``).
+        A container that is a ``self`` attribute or a module global, or an item of one
+        (``self.buf.append(v)``, ``self.d["k"] = v``, ``G[k].append(v)``), changes for every
+        method and function too; one reached through another attribute
+        (``self.state.env[k] = v``: an object's state, not a container of the class) is
+        written back here only (``through_attribute``)."""
         if isinstance(base_expr, cst.Name):
             name = base_expr.value
+            if self.globals is not None and not through_attribute and (
+                    name in self.declared_globals or name in self.written_globals or (
+                        name in self.globals and name not in self.state.env
+                        and name not in self.closure)):
+                self.written_globals.add(name)  # a module global mutated in place
+                self.store_global(name, updated, base_expr)
             if self.globals is None or name in self.state.env or name in self.closure or (
                     name in self.globals):
                 self.state.env[name] = updated
         elif isinstance(base_expr, cst.Attribute):
             owner = self.eval(base_expr.value)
+            if not through_attribute:
+                self.store_on_class(owner, base_expr.attr.value, updated)
             self.update_local(base_expr.value, set_field(owner, attr_key(base_expr.attr.value),
-                                                         updated))
+                                                         updated), through_attribute=True)
         elif isinstance(base_expr, cst.Subscript) and len(base_expr.slice) == 1:
             key = subscript_key(base_expr)
             owner = self.eval(base_expr.value)
             if key is not None:
-                self.update_local(base_expr.value, set_field(owner, item_key(key), updated))
+                self.update_local(base_expr.value, set_field(owner, item_key(key), updated),
+                                  through_attribute)
             else:
-                self.update_local(base_expr.value, add_elem(owner, updated))
+                self.update_local(base_expr.value, add_elem(owner, updated), through_attribute)
 
     # -- returns ---------------------------------------------------------------------
     def result_value(self) -> Value:

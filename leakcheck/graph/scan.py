@@ -105,6 +105,10 @@ def subscript_key(node: cst.Subscript) -> str | None:
     return const_key(node.slice[0].slice.value)
 
 
+# methods that put a value into the container they are called on (as the builder models)
+MUTATORS = frozenset({"append", "extend", "insert", "add", "update", "setdefault"})
+
+
 @dataclass
 class ModuleScan:
     registered_names: set[str] = field(default_factory=set)
@@ -124,6 +128,10 @@ class ModuleScan:
     imports: dict[str, str] = field(default_factory=dict)
     constants: dict[str, object] = field(default_factory=dict)
     properties: set[str] = field(default_factory=set)
+    # names that code may write as module globals: declared `global`, or the root of a
+    # container mutated or stored into (`G.append(v)`, `G["k"] = v`, `G.x = v`), wherever
+    # it is (a superset: what matters is a module global among them, read in a function)
+    written_globals: set[str] = field(default_factory=set)
 
     def literal_only(self, name: str, attr: bool) -> bool:
         """Attributes and keys are apart: ``sampling_args["thinking"] = {...}`` says nothing
@@ -207,6 +215,8 @@ class _Scanner(cst.CSTVisitor):
         if isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name) \
                 and node.func.attr.value in ("append", "extend", "insert", "add") and positional:
             self._member(node.func.value.value, positional[-1].value)
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in MUTATORS:
+            self._written_root(node.func.value)
         if last in ("setdefault", "setattr") and len(positional) >= 2:
             idx = 1 if last == "setattr" else 0
             key = const_key(positional[idx].value) if idx < len(positional) else None
@@ -225,6 +235,8 @@ class _Scanner(cst.CSTVisitor):
          self.out.nonliteral_assigned).add(key)
 
     def _target(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
+        if isinstance(target, (cst.Attribute, cst.Subscript)):
+            self._written_root(target)
         if isinstance(target, cst.Attribute):
             self._assigned("." + target.attr.value, value)
         elif isinstance(target, cst.Subscript):
@@ -234,6 +246,16 @@ class _Scanner(cst.CSTVisitor):
         elif isinstance(target, (cst.Tuple, cst.List)):
             for el in target.elements:
                 self._target(el.value, None)
+
+    def _written_root(self, target: cst.BaseExpression) -> None:
+        root = target
+        while isinstance(root, (cst.Attribute, cst.Subscript)):
+            root = root.value
+        if isinstance(root, cst.Name):
+            self.out.written_globals.add(root.value)
+
+    def visit_Global(self, node: cst.Global) -> None:
+        self.out.written_globals.update(n.name.value for n in node.names)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for t in node.targets:

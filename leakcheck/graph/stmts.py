@@ -88,7 +88,10 @@ class StmtMixin:
             self.delete(node.target)
         elif isinstance(node, (cst.Import, cst.ImportFrom)):
             self.bind_imports(node)
-        elif isinstance(node, (cst.Pass, cst.Global, cst.Nonlocal, cst.TypeAlias)):
+        elif isinstance(node, cst.Global):
+            if self.globals is not None:  # (at module level it says nothing)
+                self.declared_globals.update(n.name.value for n in node.names)
+        elif isinstance(node, (cst.Pass, cst.Nonlocal, cst.TypeAlias)):
             pass
         else:
             self.unknown_expr(node)

@@ -31,10 +31,19 @@ DEEP = "**"  # the path component meaning "everything inside"
 Sym = tuple[Any, tuple[str, ...]]  # (base key, access path)
 
 
+# token bases for state every function of a class or a module shares: a class's `self`
+# attributes, ("self", class qualname), and a module's globals that functions write,
+# ("global", module name); their paths start with the attribute or global name
+SHARED_BASES = frozenset({"self", "global"})
+# the last step of a shared token that stands for what writes put outside any constant
+# field: a read of a key or index no write named hears it (the linker adds that edge)
+REST = "*"
+
+
 def _path_limit(base: Any) -> int:
     # an attribute of `self` is a few class-wide nodes however deep it is read (its value,
     # its items, everything): writes in one method and reads in another must meet
-    return 2 if base[0] == "self" else MAX_SYM_PATH
+    return 2 if base[0] in SHARED_BASES else MAX_SYM_PATH
 
 
 def node_span(node: NodeId) -> Span:
@@ -42,6 +51,14 @@ def node_span(node: NodeId) -> Span:
     start column, end line, end column, tag), so its attributes need not carry a Span too
     (one object per node less to build, pickle and unpickle)."""
     return Span(node[0], node[2], node[3], node[4], node[5])
+
+
+def with_sym(v: Value, base: Any, path: tuple[str, ...]) -> Value:
+    """``v`` that may also be what token (base, path) stands for: its facts kept (a module
+    global holding a function or an instance still resolves calls)."""
+    token = sym_node(base, path)
+    return Value(shape=v.shape | {token}, elem=v.elem, fields=v.fields, info=v.info,
+                 from_grader=v.from_grader, syms=v.syms | {(base, path)})
 
 
 def sym_node(base: Any, path: tuple[str, ...]) -> NodeId:

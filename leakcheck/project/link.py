@@ -20,6 +20,9 @@ import networkx as nx
 from leakcheck.graph.context import CallSite, FunctionData, ModuleContext, Param
 from leakcheck.graph.facts import FunctionRef
 from leakcheck.graph.values import (
+    DEEP,
+    REST,
+    SHARED_BASES,
     Value,
     component,
     deep,
@@ -126,6 +129,10 @@ class Linker:
         self._recursive_done: set[str] = set()
         self._late: list[tuple[str, tuple[str, ...], frozenset]] | None = None
         self._late_tokens: list[tuple[CallSite, tuple[str, ...], tuple]] = []
+        # reads of a shared attribute's or global's keys hear what writes left unnamed
+        for base in sorted((b for b in self.tokens if b[0] in SHARED_BASES), key=repr):
+            for path, token in list(self.tokens[base]):
+                self._hear_rest(base, path, token)
 
     # -- resolution ----------------------------------------------------------------
     def resolve_name(self, dotted: str) -> str | None:
@@ -409,7 +416,7 @@ class Linker:
                 if kind == "ret" and caller_of.get(base) != func:
                     roots.add(node)  # (as another function's parameter, above)
                     continue
-                if kind == "self":  # shared state: what is upstream is known already
+                if kind in SHARED_BASES:  # shared state: what is upstream is known already
                     for found in self._shared_roots(node):
                         if found in seen and found != node:
                             continue
@@ -575,11 +582,20 @@ class Linker:
                 if value is not None:
                     self._edge(component(value, path), token)
             return
+        if base[0] in SHARED_BASES:
+            self._hear_rest(base, path, token)
+            return
         site = self.site_by_base.get(base)
         if site is not None and base in self.linked:
             if self._late is not None:
                 self._late_tokens.append((site, path, token))
             self.link_result(site, path, token)
+
+    def _hear_rest(self, base: tuple, path: tuple[str, ...], token: tuple) -> None:
+        """A read of a shared attribute's or global's key or index (``self.d["k"]``,
+        ``self.buf[-1]``) gets what writes put there outside their constant fields."""
+        if len(path) == 2 and path[1] not in (REST, DEEP, "[]"):
+            self._edge((sym_node(base, (path[0], REST)),), token)
 
     def _library_taint(self, site: CallSite) -> set:
         taint: set = set(site.spread)
