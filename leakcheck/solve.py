@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -36,18 +36,23 @@ class _Reach:
 
 def _reach(graph: nx.DiGraph, targets: Iterable[NodeId], stop: NodeId | None = None,
            preds: dict[NodeId, Sequence[NodeId]] | None = None,
-           keep: set[NodeId] | None = None) -> _Reach:
+           keep: set[NodeId] | None = None,
+           until: Callable[[NodeId], bool] | None = None) -> _Reach:
     """``preds``: memo of each node's sorted predecessors, shared by searches over one graph
     (performance only: sorting by repr dominated the solver). ``keep``: search only these
     nodes (every node some source reaches). A node no source reaches has no such node
     upstream either, so leaving them out changes neither which tainted nodes are found,
-    nor in what order, nor through which node: only the dead ends go."""
+    nor in what order, nor through which node: only the dead ends go. ``until``: stop as
+    soon as a node it accepts is found (what was found so far, and how, is as in the whole
+    search)."""
     parents: dict[NodeId, NodeId] = {}
     if preds is None:
         preds = {}
     graph_pred = graph._pred  # networkx's own dict: the view costs more than the search
     order = sorted(targets, key=repr)
     seen = set(order)
+    if until is not None and any(until(n) for n in order):
+        return _Reach(parents, order)
     i = 0
     while i < len(order):  # ``order`` is the queue: BFS order is the visiting order
         node = order[i]
@@ -68,6 +73,8 @@ def _reach(graph: nx.DiGraph, targets: Iterable[NodeId], stop: NodeId | None = N
                 seen.add(pred)
                 parents[pred] = node
                 order.append(pred)
+                if until is not None and until(pred):
+                    return _Reach(parents, order)
     return _Reach(parents, order)
 
 
@@ -217,17 +224,27 @@ class Solver:
         source_kind = {n: kind for n, kind in graph.nodes(data="source_kind")
                        if kind in self.by_kind}
         tainted = self._keep = self._tainted_nodes(source_kind)
+        # which kinds reach each node: one forward search per kind, instead of learning it
+        # from a whole backward search per sink
+        reached = {kind: self._tainted_nodes(n for n, k in source_kind.items() if k == kind)
+                   for kind in sorted(set(source_kind.values()))}
         for record in sorted(sinks, key=lambda r: r.node):
             if record.node not in tainted:
                 continue  # no source reaches it: skip the backward search
-            reach = _reach(graph, [record.node], preds=self._preds, keep=tainted)
-            sources = [n for n in reach.order if n in source_kind]
-            if not sources:
+            kinds = [k for k, nodes in reached.items() if record.node in nodes]
+            if not kinds:
                 continue
-            kinds = sorted({source_kind[n] for n in sources})
             rule = max((self.by_kind[k] for k in kinds), key=lambda r: (r.priority, r.id))
+            # the witness starts at the nearest source of the rule's kind unless that one
+            # only names what another source made (``_upstream_source``): the search stops
+            # at it when it does not, and is done whole when it does
+            reach = _reach(graph, [record.node], preds=self._preds, keep=tainted,
+                           until=lambda n, kind=rule.kind: source_kind.get(n) == kind)
+            first = reach.order[-1]
+            if source_kind.get(first) != rule.kind or _relabels(graph, first):
+                reach = _reach(graph, [record.node], preds=self._preds, keep=tainted)
             source = _upstream_source(graph, reach, [
-                n for n in sources if source_kind[n] == rule.kind])
+                n for n in reach.order if source_kind.get(n) == rule.kind])
             findings.append(self._finding(record, reach, source, rule, tuple(kinds)))
         return findings
 
@@ -272,9 +289,11 @@ def _upstream_source(graph: nx.DiGraph, reach: _Reach, sources: list[NodeId]) ->
     input (decoding a completion whose prompt held a decoded special token)."""
     candidates = set(sources)
     downstream: set[NodeId] = set()
+    walked: set[NodeId] = set()  # chains merge: the rest of a walked chain adds nothing
     for src in sources:
         node = reach.parents.get(src)
-        while node is not None:
+        while node is not None and node not in walked:
+            walked.add(node)
             if node in candidates and _relabels(graph, node):
                 downstream.add(node)
             node = reach.parents.get(node)
