@@ -289,7 +289,7 @@ class Analyzer:
         solver = Solver(graph, self.rules, linker.bases, linker.functions, linker.library_sites)
         sinks = [s for ctx in contexts for s in ctx.sinks.values()
                  if report is None or s.span.path in report]
-        findings = solver.solve(sinks)
+        findings = solver.solve(sinks, jobs=self.jobs)
         phase("solve")
         built_files = set(analyzed)
         # every analyzed file's entry, those without a marker too: a warm run then searches

@@ -9,11 +9,13 @@ body (an edge into a call's result records the summary root it stands for).
 from __future__ import annotations
 
 import hashlib
+import os
+import pickle
 import re
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from leakcheck.graph.values import NodeId, component, node_span
 from leakcheck.ruleset.model import RuleSet
@@ -25,6 +27,7 @@ if TYPE_CHECKING:  # annotations only: the warm path imports number_duplicates f
     from leakcheck.graph.context import SinkRecord
 
 MAX_EXPANSION_DEPTH = 8
+PARALLEL_SINKS = 256  # fewer reached sinks than this are solved here: forking costs more
 UNKNOWN_SPAN = Span("?", 1, 1, 1, 1)
 
 
@@ -89,6 +92,15 @@ def _predecessors(graph: nx.DiGraph, node: NodeId) -> set[NodeId]:
         else:
             out.add(p)
     return out
+
+
+def _solve_child(solver: Solver, todo: list, send: Any) -> None:
+    """In a forked child: the findings of ``todo``, pickled back to the parent."""
+    try:
+        send.send_bytes(pickle.dumps([solver._one(r, kinds) for r, kinds in todo],
+                                     protocol=pickle.HIGHEST_PROTOCOL))
+    finally:
+        os._exit(0)
 
 
 def _without_loops(nodes: list[NodeId]) -> list[NodeId]:
@@ -218,8 +230,10 @@ class Solver:
                     queue.append(succ)
         return seen
 
-    def solve(self, sinks: Iterable[SinkRecord]) -> list[Finding]:
-        findings: list[Finding] = []
+    def solve(self, sinks: Iterable[SinkRecord], jobs: int = 1) -> list[Finding]:
+        """A finding per sink some source reaches, in sink order. With ``jobs`` > 1 and many
+        such sinks, a forked child takes every other one (each finding depends only on the
+        finished graph, so the result is the same)."""
         graph = self.graph
         source_kind = {n: kind for n, kind in graph.nodes(data="source_kind")
                        if kind in self.by_kind}
@@ -228,25 +242,58 @@ class Solver:
         # from a whole backward search per sink
         reached = {kind: self._tainted_nodes(n for n, k in source_kind.items() if k == kind)
                    for kind in sorted(set(source_kind.values()))}
+        todo = []
         for record in sorted(sinks, key=lambda r: r.node):
             if record.node not in tainted:
                 continue  # no source reaches it: skip the backward search
-            kinds = [k for k, nodes in reached.items() if record.node in nodes]
-            if not kinds:
-                continue
-            rule = max((self.by_kind[k] for k in kinds), key=lambda r: (r.priority, r.id))
-            # the witness starts at the nearest source of the rule's kind unless that one
-            # only names what another source made (``_upstream_source``): the search stops
-            # at it when it does not, and is done whole when it does
-            reach = _reach(graph, [record.node], preds=self._preds, keep=tainted,
-                           until=lambda n, kind=rule.kind: source_kind.get(n) == kind)
-            first = reach.order[-1]
-            if source_kind.get(first) != rule.kind or _relabels(graph, first):
-                reach = _reach(graph, [record.node], preds=self._preds, keep=tainted)
-            source = _upstream_source(graph, reach, [
-                n for n in reach.order if source_kind.get(n) == rule.kind])
-            findings.append(self._finding(record, reach, source, rule, tuple(kinds)))
-        return findings
+            kinds = tuple(k for k, nodes in reached.items() if record.node in nodes)
+            if kinds:
+                todo.append((record, kinds))
+        self._source_kind = source_kind
+        if jobs > 1 and len(todo) >= PARALLEL_SINKS:
+            import multiprocessing  # (not at module level: the warm path imports this module)
+
+            if "fork" in multiprocessing.get_all_start_methods():
+                return self._forked(todo, multiprocessing.get_context("fork"))
+        return [self._one(record, kinds) for record, kinds in todo]
+
+    def _one(self, record: SinkRecord, kinds: tuple[str, ...]) -> Finding:
+        graph, tainted, source_kind = self.graph, self._keep, self._source_kind
+        rule = max((self.by_kind[k] for k in kinds), key=lambda r: (r.priority, r.id))
+        # the witness starts at the nearest source of the rule's kind unless that one only
+        # names what another source made (``_upstream_source``): the search stops at it when
+        # it does not, and is done whole when it does
+        reach = _reach(graph, [record.node], preds=self._preds, keep=tainted,
+                       until=lambda n, kind=rule.kind: source_kind.get(n) == kind)
+        first = reach.order[-1]
+        if source_kind.get(first) != rule.kind or _relabels(graph, first):
+            reach = _reach(graph, [record.node], preds=self._preds, keep=tainted)
+        source = _upstream_source(graph, reach, [
+            n for n in reach.order if source_kind.get(n) == rule.kind])
+        return self._finding(record, reach, source, rule, kinds)
+
+    def _forked(self, todo: list[tuple[SinkRecord, tuple[str, ...]]], ctx: Any) -> list[Finding]:
+        """Every other sink in a forked child, which shares the finished graph; the rest
+        here. A child that fails leaves its share to this process."""
+        receive, send = ctx.Pipe(duplex=False)
+        theirs = todo[1::2]
+        child = ctx.Process(target=_solve_child, args=(self, theirs, send), daemon=True)
+        child.start()
+        send.close()
+        mine = [self._one(record, kinds) for record, kinds in todo[0::2]]
+        try:
+            found = pickle.loads(receive.recv_bytes())
+        except (EOFError, OSError, pickle.UnpicklingError):
+            found = [self._one(record, kinds) for record, kinds in theirs]
+        finally:
+            receive.close()
+            child.join(timeout=5)
+            if child.is_alive():
+                child.kill()
+        out: list[Finding] = [None] * len(todo)  # type: ignore[list-item]
+        out[0::2] = mine
+        out[1::2] = found
+        return out
 
     def _finding(self, record: SinkRecord, reach: _Reach, source: NodeId, rule: RuleInfo,
                  kinds: tuple[str, ...]) -> Finding:

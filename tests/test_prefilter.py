@@ -12,6 +12,7 @@ import pytest
 import report_factories as rf
 
 import leakcheck.api as api
+import leakcheck.solve as solve
 from leakcheck.api import Options, check_paths
 from leakcheck.pipeline import Pool, unwrap
 from leakcheck.prefilter import Vocab, file_facts, needed_files
@@ -36,18 +37,21 @@ def run(tree: Path, processes: bool = False, **kw) -> str:
     and check that they did (else ``--jobs 2`` would be compared with itself)."""
     if not processes:
         return render(check_paths(Options(paths=(str(tree),), **kw)))
-    saved = Pool.SMALL_BATCH_BYTES, api.FILES_PER_JOB, Pool._start
+    saved = Pool.SMALL_BATCH_BYTES, api.FILES_PER_JOB, Pool._start, solve.PARALLEL_SINKS
     started: list[int] = []
 
     def start(pool: Pool) -> None:
         started.append(pool.wanted)
         saved[2](pool)
 
-    Pool.SMALL_BATCH_BYTES, api.FILES_PER_JOB, Pool._start = 0, 1, start  # type: ignore[method-assign]
+    # (the solver forks for its share of the sinks too)
+    Pool.SMALL_BATCH_BYTES, api.FILES_PER_JOB, Pool._start, solve.PARALLEL_SINKS = \
+        0, 1, start, 1  # type: ignore[method-assign]
     try:
         text = render(check_paths(Options(paths=(str(tree),), **kw)))
     finally:
-        Pool.SMALL_BATCH_BYTES, api.FILES_PER_JOB, Pool._start = saved  # type: ignore[method-assign]
+        Pool.SMALL_BATCH_BYTES, api.FILES_PER_JOB, Pool._start, solve.PARALLEL_SINKS = \
+            saved  # type: ignore[method-assign]
     assert started or len(list(tree.rglob("*.py"))) < 2, "the worker processes never ran"
     return text
 

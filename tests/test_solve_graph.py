@@ -93,3 +93,28 @@ def test_no_witness_of_the_fixture_projects_repeats_a_step() -> None:
         for finding in check_paths(Options(paths=(str(tree),))).findings:
             steps = [(s.span, s.message) for s in finding.path]
             assert len(set(steps)) == len(steps), (tree.name, finding.sink, steps)
+
+
+def test_a_forked_share_of_the_sinks_gives_the_same_findings(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """With --jobs 2 and many reached sinks, a forked child solves every other sink on the
+    finished graph; the findings, in order, are those of one process."""
+    from pathlib import Path
+
+    import leakcheck.solve as solve_module
+    from leakcheck.api import Options, check_paths
+
+    tree = Path(__file__).resolve().parent / "fixtures" / "intra"
+    alone = check_paths(Options(paths=(str(tree),), jobs=1)).findings
+    forked: list[int] = []
+    real = solve_module.Solver._forked
+
+    def counting(self, todo, ctx):
+        forked.append(len(todo))
+        return real(self, todo, ctx)
+
+    monkeypatch.setattr(solve_module, "PARALLEL_SINKS", 2)
+    monkeypatch.setattr(solve_module.Solver, "_forked", counting)
+    shared = check_paths(Options(paths=(str(tree),), jobs=2)).findings
+    assert forked and forked[0] > 2
+    assert shared == alone
