@@ -100,6 +100,15 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
             return value
         return CLEAN
 
+    def is_global_here(self, expr: cst.BaseExpression) -> bool:
+        """Whether ``expr`` names a module global in this function (declared ``global``,
+        already written, or bound at module level and not here)."""
+        if self.globals is None or not isinstance(expr, cst.Name):
+            return False
+        name = expr.value
+        return name in self.declared_globals or name in self.written_globals or (
+            name in self.globals and name not in self.state.env and name not in self.closure)
+
     @property
     def global_base(self) -> tuple[str, str]:
         return ("global", self.ctx.module_name or self.ctx.path)
@@ -340,10 +349,7 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
         written back here only (``through_attribute``)."""
         if isinstance(base_expr, cst.Name):
             name = base_expr.value
-            if self.globals is not None and not through_attribute and (
-                    name in self.declared_globals or name in self.written_globals or (
-                        name in self.globals and name not in self.state.env
-                        and name not in self.closure)):
+            if not through_attribute and self.is_global_here(base_expr):
                 self.written_globals.add(name)  # a module global mutated in place
                 self.store_global(name, updated, base_expr)
             if self.globals is None or name in self.state.env or name in self.closure or (
@@ -353,8 +359,12 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
             owner = self.eval(base_expr.value)
             if not through_attribute:
                 self.store_on_class(owner, base_expr.attr.value, updated)
+            # one attribute hop is still the shared object's own (`G.items.append(v)`, as
+            # `self.items.append(v)`); a second one is another object's
             self.update_local(base_expr.value, set_field(owner, attr_key(base_expr.attr.value),
-                                                         updated), through_attribute=True)
+                                                         updated),
+                              through_attribute=through_attribute or not self.is_global_here(
+                                  base_expr.value))
         elif isinstance(base_expr, cst.Subscript) and len(base_expr.slice) == 1:
             key = subscript_key(base_expr)
             owner = self.eval(base_expr.value)
