@@ -453,8 +453,9 @@ def _check_paths(options: Options, progress: ProgressCallback | None = None) -> 
     sources: list[tuple[str, bytes]] = []
     for file in files:
         rel = relative(file, found.root)
-        if printable(rel) != rel:  # a report, a cache key or a module name could not hold it
-            errors.append(FileError(printable(rel), 1, 1, "read",
+        escaped = printable(rel)
+        if escaped != rel:  # a report, a cache key or a module name could not hold it
+            errors.append(FileError(escaped, 1, 1, "read",
                                     "file name is not valid UTF-8 (rename the file to analyze it)"))
             continue
         try:

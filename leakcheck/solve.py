@@ -147,6 +147,7 @@ class Solver:
         self.by_kind = {r.kind: r for r in rules.rules}
         self._preds: dict[NodeId, Sequence[NodeId]] = {}  # the graph is fixed while solving
         self._keep: set[NodeId] | None = None  # the tainted nodes, once solve() knows them
+        self._source_kind: dict[NodeId, str] = {}  # source node -> kind, set by solve()
 
     # -- node descriptions ---------------------------------------------------------
     def describe(self, node: NodeId) -> Step:
@@ -237,11 +238,11 @@ class Solver:
         graph = self.graph
         source_kind = {n: kind for n, kind in graph.nodes(data="source_kind")
                        if kind in self.by_kind}
-        tainted = self._keep = self._tainted_nodes(source_kind)
         # which kinds reach each node: one forward search per kind, instead of learning it
-        # from a whole backward search per sink
+        # from a whole backward search per sink; together they are every tainted node
         reached = {kind: self._tainted_nodes(n for n, k in source_kind.items() if k == kind)
                    for kind in sorted(set(source_kind.values()))}
+        tainted = self._keep = set().union(*reached.values())
         todo = []
         for record in sorted(sinks, key=lambda r: r.node):
             if record.node not in tainted:
