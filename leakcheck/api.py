@@ -279,16 +279,16 @@ class Analyzer:
         phase("build")
         # 7. link and solve
         linker = Linker(index, contexts)  # type: ignore[arg-type]
+        sinks = [s for ctx in contexts for s in ctx.sinks.values()
+                 if report is None or s.span.path in report]
         try:
-            graph = linker.run()
+            graph = linker.run(s.node for s in sinks)
         except Exception as exc:  # keep every module's own findings
             graph = linker.graph
             errors.append(FileError(".", 1, 1, "internal",
                                     f"internal error while linking: {type(exc).__name__}: {exc}"))
         phase("link")
         solver = Solver(graph, self.rules, linker.bases, linker.functions, linker.library_sites)
-        sinks = [s for ctx in contexts for s in ctx.sinks.values()
-                 if report is None or s.span.path in report]
         findings = solver.solve(sinks, jobs=self.jobs)
         phase("solve")
         built_files = set(analyzed)

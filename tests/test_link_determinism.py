@@ -19,8 +19,8 @@ from leakcheck.project import link
 
 run = link.Linker.run
 
-def digest(self):
-    graph = run(self)
+def digest(self, *args):
+    graph = run(self, *args)
     edges = sorted(f"{u!r} -> {v!r} {sorted(d.items())!r}" for u, v, d in graph.edges(data=True))
     print(len(edges), hashlib.sha256("\n".join(edges).encode()).hexdigest())
     return graph

@@ -6,8 +6,10 @@ sources inside it. At each call site the caller's symbolic result token for that
 an edge from what this caller passed for each parameter root — so a helper taints its result
 only where its argument is tainted (context sensitivity) — and from each internal source.
 Separately, every parameter token receives what every caller passes, so a sink inside a
-helper is reached from any tainted call site. Callees are linked before callers (SCCs of the
-call graph, in reverse topological order); recursion iterates to a fixed point.
+helper is reached from any tainted call site. Only what a sink can be reached from is
+linked: a backward search from the sinks links each token it meets, and a summary is
+computed when a call's result token first needs it, callees before callers; a recursion's
+SCC is linked whole and iterates to a fixed point.
 """
 
 from __future__ import annotations
@@ -122,6 +124,15 @@ class Linker:
         self._calls_into: dict[str, list[CallSite]] = defaultdict(list)
         self._linked_into: dict[str, set[tuple]] = defaultdict(set)
         self.library_sites: set[tuple] = set()  # result bases of calls outside the project
+        # tokens whose edges from calls are made (``_materialize``): only those a search
+        # from the sinks, a summary or a witness meets
+        self._materialized: set[tuple] = set()
+        # recursive SCCs of the call graph: member -> SCC number; SCC -> its members, and
+        # whether its rounds are running or done
+        self._scc_of: dict[str, int] = {}
+        self._scc_members: list[list[str]] = []
+        self._scc_state: dict[int, str] = {}
+        self._by_caller: dict[str, list[CallSite]] = defaultdict(list)
         self._mro: dict[str, tuple[str, ...]] = {}
         # members of recursive SCCs whose rounds are done; while a late summary of one is
         # iterated (``_late_summary``): the summaries it computed of such members, and the
@@ -345,6 +356,12 @@ class Linker:
         hit = self._summaries[func].get(path)
         if hit is not None:
             return hit[0]
+        scc = self._scc_of.get(func)
+        if scc is not None and scc not in self._scc_state:
+            self._link_scc(scc)  # its rounds first, as if its callers came after it
+            hit = self._summaries[func].get(path)
+            if hit is not None:
+                return hit[0]
         if func in self._recursive_done and self._late is None:
             return self._late_summary(func, path)
         return self._summary(func, path)
@@ -413,9 +430,11 @@ class Linker:
                     # by the solver, not by every summary again
                     roots.add(node)
                     continue
-                if kind == "ret" and caller_of.get(base) != func:
-                    roots.add(node)  # (as another function's parameter, above)
-                    continue
+                if kind == "ret":
+                    if caller_of.get(base) != func:
+                        roots.add(node)  # (as another function's parameter, above)
+                        continue
+                    self._materialize(node)  # a call in this function: what it returns
                 if kind in SHARED_BASES:  # shared state: what is upstream is known already
                     for found in self._shared_roots(node):
                         if found in seen and found != node:
@@ -569,27 +588,53 @@ class Linker:
             self.ensure_token(token)
 
     def ensure_token(self, token: tuple) -> None:
-        """A token first met while linking (an access path only a callee reads): give it
-        the edges its call site, or the calls into its function, already gave the others."""
+        """A token first met while linking (an access path only a callee reads). A
+        parameter token, or the result token of a call outside a recursion, gets its edges
+        when a search first needs them (``_materialize``); a result token of a call inside
+        a recursion whose rounds have linked that call gets them now, as the rounds gave
+        the others (they iterate on them)."""
         if token in self.known:
             return
         self.known.add(token)
         base, path = token[1], token[2]
         self.tokens[base].append((path, token))
-        if base[0] == "param":  # it hears every call already linked, as link_site does
-            for site in self._calls_into.get(base[1], ()):
-                value = self._actual(site, base[1]).get(base[2])
-                if value is not None:
-                    self._edge(component(value, path), token)
-            return
         if base[0] in SHARED_BASES:
             self._hear_rest(base, path, token)
             return
-        site = self.site_by_base.get(base)
+        site = self.site_by_base.get(base) if base[0] != "param" else None
         if site is not None and base in self.linked:
             if self._late is not None:
                 self._late_tokens.append((site, path, token))
             self.link_result(site, path, token)
+
+    def _materialize(self, token: tuple) -> None:
+        """Give a token the edges linking gives it, once, before a search reads what reaches
+        it: a parameter token hears every call into its function; a call's result token
+        hears that call's arguments through the callee's summary. A call inside a recursion
+        is linked by its SCC's rounds (``_link_scc``), all of its tokens at once. Edges
+        into other nodes are never made here, so a node a search has read is complete."""
+        if token in self._materialized:
+            return
+        self._materialized.add(token)
+        base, path = token[1], token[2]
+        if base[0] == "param":
+            func = base[1]
+            for site in self._calls_into.get(func, ()):
+                value = self._actual(site, func).get(base[2])
+                if value is not None:
+                    self._edge(component(value, path), token)
+            return
+        site = self.site_by_base.get(base)
+        if site is None:
+            return
+        scc = self._scc_of.get(self.caller_of[base])
+        if scc is not None:
+            if scc not in self._scc_state:
+                self._link_scc(scc)
+            return
+        if self._late is not None:
+            self._late_tokens.append((site, path, token))
+        self.link_result(site, path, token)
 
     def _hear_rest(self, base: tuple, path: tuple[str, ...], token: tuple) -> None:
         """A read of a shared attribute's or global's key or index (``self.d["k"]``,
@@ -624,6 +669,9 @@ class Linker:
             hubbed = False
             for root in self._sorted_roots(self.summary(callee, path)):
                 if root[0] == "sym" and root[1][:2] == ("param", callee):
+                    # a witness through this call walks inside the callee from this root:
+                    # it must hear its callers, as a search reaching it would
+                    self._materialize(root)
                     nodes = self._argument(site, callee, root)
                     if len(nodes) >= HUB_MIN:
                         added |= self._via_hub(nodes, token, through=(root, callee, path))
@@ -655,22 +703,35 @@ class Linker:
         return actual
 
     def link_site(self, site: CallSite) -> bool:
+        """Every result token of a call inside a recursion, for one of its SCC's rounds
+        (parameter tokens hear their calls when a search needs them)."""
         added = False
         self.linked.add(site.base)
-        for callee in self.targets(site) or ():
-            data = self.functions.get(callee)
-            if data is None:
-                continue
-            if site.base not in self._linked_into[callee]:  # (an SCC links its sites again)
-                self._linked_into[callee].add(site.base)
-                self._calls_into[callee].append(site)
-            # every parameter token hears what this caller passes (sinks inside the callee)
-            for name, value in self._actual(site, callee).items():
-                for path, token in list(self.tokens.get(("param", callee, name), [])):
-                    added |= self._edge(component(value, path), token)
         for path, token in list(self.tokens.get(site.base, [])):
             added |= self.link_result(site, path, token)
         return added
+
+    def _link_scc(self, scc: int) -> None:
+        """The rounds of a recursive SCC: link every call of its members again, with their
+        summaries searched again, until a round adds no edge (or ``MAX_SCC_ROUNDS``)."""
+        self._scc_state[scc] = "running"
+        members = self._scc_members[scc]
+        for _ in range(MAX_SCC_ROUNDS):
+            for m in members:  # summaries of this SCC may grow with each round
+                self._summaries.pop(m, None)
+                self._by_start.pop(m, None)
+            # a round changed something when the graph gained any edge, including those a
+            # token met on the way gets (``ensure_token``), not only what the sites' own
+            # calls report: else a recursion could stop short of its fixed point, at a
+            # point that depended on the order sets happen to iterate in
+            edges = self._edges_added
+            for m in members:
+                for site in self._by_caller.get(m, ()):
+                    self.link_site(site)
+            if self._edges_added == edges:
+                break
+        self._recursive_done.update(members)
+        self._scc_state[scc] = "done"
 
     def link_class_fields(self) -> None:
         """A subclass's methods and its bases' methods share ``self`` attributes."""
@@ -683,38 +744,64 @@ class Linker:
                     self._edge((a,), b)
                     self._edge((b,), a)
 
-    def run(self) -> nx.DiGraph:
+    def run(self, targets: Iterable[tuple] | None = None) -> nx.DiGraph:
+        """Link what reaches ``targets`` (the sink nodes), or every token when None.
+
+        Linking is driven by demand: a backward search from the targets gives each token it
+        meets its edges before reading them (``_materialize``), computing the summaries they
+        need, callees before callers as the search goes down the call graph; a recursion's
+        SCC is linked whole, in rounds, the first time any of it is needed. What no sink can
+        be reached from is never linked: most of a repository's calls (trl: four in five of
+        its nodes are upstream of no sink)."""
         self.callables("", "")  # resolve callable parameters once, before any linking
         self.link_class_fields()
         calls: nx.DiGraph = nx.DiGraph()
-        by_caller: dict[str, list[CallSite]] = defaultdict(list)
         for caller, site in self.sites:
-            by_caller[caller].append(site)
+            self._by_caller[caller].append(site)
             calls.add_node(caller)
             for callee in self.targets(site) or ():
                 calls.add_edge(caller, callee)
+                if callee in self.functions and site.base not in self._linked_into[callee]:
+                    self._linked_into[callee].add(site.base)
+                    self._calls_into[callee].append(site)
         condensed = nx.condensation(calls)
-        for scc in reversed(list(nx.topological_sort(condensed))):
+        for scc in sorted(condensed.nodes):
             members = sorted(condensed.nodes[scc]["members"])
-            recursive = len(members) > 1 or calls.has_edge(members[0], members[0])
-            for _ in range(MAX_SCC_ROUNDS):
-                for m in members:  # summaries of this SCC may grow with each round
-                    self._summaries.pop(m, None)
-                    self._by_start.pop(m, None)
-                # a round changed something when the graph gained any edge, including those
-                # a token met on the way gets (``ensure_token``), not only what the sites'
-                # own calls report: else a recursion could stop short of its fixed point,
-                # at a point that depended on the order sets happen to iterate in
-                edges = self._edges_added
+            if len(members) > 1 or calls.has_edge(members[0], members[0]):
+                number = len(self._scc_members)
+                self._scc_members.append(members)
                 for m in members:
-                    for site in by_caller.get(m, ()):
-                        self.link_site(site)
-                if self._edges_added == edges or not recursive:
-                    break
-            if recursive:
-                self._recursive_done.update(members)
+                    self._scc_of[m] = number
+        if targets is None:
+            self._link_everything()
+        else:
+            self._link_upstream(targets)
         clear = getattr(nx, "_clear_cache", None)  # edges were added on the dicts directly
         if clear is not None:
             clear(self.graph)
         return self.graph
 
+    def _link_upstream(self, targets: Iterable[tuple]) -> None:
+        preds = self.graph._pred
+        order = sorted((t for t in targets if t in preds), key=repr)
+        seen = set(order)
+        queue = deque(order)
+        while queue:
+            node = queue.popleft()
+            if node[0] == "sym":
+                self._materialize(node)
+            for pred in preds[node]:
+                if pred not in seen:
+                    seen.add(pred)
+                    queue.append(pred)
+
+    def _link_everything(self) -> None:
+        """Every token, also those met while linking, until none is left."""
+        done: set[tuple] = set()
+        while True:
+            todo = sorted((n for n in self.known if n not in done), key=repr)
+            if not todo:
+                return
+            for token in todo:
+                done.add(token)
+                self._materialize(token)
