@@ -12,7 +12,7 @@ module, where the relay names neither end). Closing over importers and imported 
 alternately ends at the connected component, so the unit of the decision is the component of
 the undirected reference graph:
 
-- every file is read as bytes and cut into ASCII alphanumeric runs, split into words exactly
+- every file is read as bytes and cut into ASCII identifier runs, split into words exactly
   as :func:`leakcheck.words.split_words` splits identifiers and constant keys;
 - a file *may hold a source* when its words cover one of the loaded source vocabularies
   (CoT words, parser and decoder callees, tag strings, registered-grader parameter names and
@@ -21,8 +21,9 @@ the undirected reference graph:
   store words, the user's grader patterns). Everything is derived from the loaded RuleSet, the
   user's ``[tool.leakcheck.vocabulary]`` included; a phrase counts when all its words appear
   anywhere in the file, which only over-approximates;
-- references: a word run equal to the first part of a project module's name (``rl`` for
-  ``rl.team.rewards``) joins the file to every module under that name; ``from .x import y``
+- references: an identifier run, or an alphanumeric part of one, equal to the first part of
+  a project module's name (``rl`` for ``rl.team.rewards``, ``open_instruct`` for
+  ``open_instruct.grpo``) joins the file to every module under that name; ``from .x import y``
   joins it to every module of the package it is relative to;
 - a component is analyzed when it holds a file that may hold a source and a file that may hold
   a sink; any other component cannot produce a finding and is skipped.
@@ -48,7 +49,7 @@ from leakcheck.ruleset.model import WordRule, WordSet
 from leakcheck.types import PROPERTY_DECORATORS
 from leakcheck.words import split_words
 
-_RUN = re.compile(rb"[A-Za-z0-9]+")
+_IDENT = re.compile(rb"[A-Za-z0-9_]+")
 _RELATIVE = re.compile(rb"\bfrom(?:\s|\\\r?\n)+(\.+)([\w.]*)")
 
 Need = tuple[tuple[str, ...], ...]  # alternatives, each a set of words that must all appear
@@ -119,18 +120,21 @@ class FileFacts:
 
 
 def file_facts(data: bytes, vocab: Vocab) -> FileFacts:
-    runs = frozenset(_RUN.findall(data))
+    idents = set(_IDENT.findall(data))
     words: set[str] = set()
-    for run in runs:
-        words.update(split_words(run.decode("ascii")))
+    # the runs a module head is looked for in: whole identifiers (`open_instruct`,
+    # `reward_utils`: a head with `_` in it is never one alphanumeric run) and their
+    # alphanumeric parts, as before
+    parts: set[bytes] = set()
+    for ident in idents:
+        words.update(split_words(ident.decode("ascii")))
+        if b"_" in ident:
+            parts.update(ident.split(b"_"))
+    runs = frozenset(idents | parts)
     sink = _covered(vocab.sinks, words)
-    if not sink and vocab.sink_globs:
-        names = [r.decode("ascii") for r in runs]
+    if not sink and vocab.sink_globs:  # user patterns: word runs and whole identifiers
+        names = {r.decode("ascii") for r in runs}
         sink = any(fnmatch.fnmatchcase(n, g) for g in vocab.sink_globs for n in names)
-    # user patterns name identifiers with `_`, which the runs split: also try whole words
-    if not sink and vocab.sink_globs:
-        idents = {m.decode("ascii") for m in re.findall(rb"[A-Za-z0-9_]+", data)}
-        sink = any(fnmatch.fnmatchcase(n, g) for g in vocab.sink_globs for n in idents)
     relative = tuple((len(m.group(1)), m.group(2).decode("ascii", "replace"))
                      for m in _RELATIVE.finditer(data))
     return FileFacts(_covered(vocab.sources, words), sink, runs, relative)

@@ -124,6 +124,26 @@ def test_relay_through_shared_helpers_is_kept() -> None:
     assert not any(f.sink.path == "grading.py" for f in without_relay.findings)
 
 
+def test_a_module_named_with_an_underscore_is_joined_to_its_importers(tmp_path: Path) -> None:
+    """``from reward_utils import grade`` names the module ``reward_utils``, which is no
+    single alphanumeric run: the importer holding the reasoning was skipped, and the leak
+    with it (the same for a package such as ``open_instruct``, imported from outside it)."""
+    (tmp_path / "reward_utils.py").write_text(
+        "from judge_sdk import Judge\n\nJUDGE = Judge('m')\n\n\n"
+        "def grade(question, text):\n    return JUDGE.grade(question, text)\n")
+    (tmp_path / "rollout.py").write_text(
+        "from reward_utils import grade\n\n\n"
+        "def review(message, question):\n"
+        "    return grade(question, message.reasoning_content)\n")
+    (tmp_path / "unrelated_kernels.py").write_text("def fused(x):\n    return x * 2\n")
+    assert _needed(tmp_path) == {"reward_utils.py", "rollout.py"}
+    result = check_paths(Options(paths=(str(tmp_path),)))
+    # the judge call and `grade` itself (a grader by name, its return a reward), and the
+    # call of `grade` in the rollout
+    assert {(f.sink.path, f.sink.start_line, f.rule_id) for f in result.findings} == {
+        ("reward_utils.py", 7, "LC101"), ("rollout.py", 5, "LC101")}
+
+
 def test_skipped_files_are_checked_and_counted() -> None:
     result = check_paths(Options(paths=(str(SHARED),)))
     assert "kernels.py" in result.files and "lonely_reward.py" in result.files
