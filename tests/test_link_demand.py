@@ -81,3 +81,53 @@ def test_calls_no_sink_depends_on_are_not_linked(tmp_path: Path,
     assert all(n not in linker._materialized and not linker.graph.in_degree(n)
                for n in logged)
     assert any(n in linker._materialized for n in judged)
+
+
+BASE = (
+    "from judge_sdk import Judge\n"
+    "\n"
+    "JUDGE = Judge('m')\n"
+    "\n"
+    "\n"
+    "class BaseTrainer:\n"
+    "    def review(self, question):\n"
+    "        return JUDGE.grade(question, self.trace)\n"
+    "\n"
+    "    def review_answer(self, question):\n"
+    "        return JUDGE.grade(question, self.answer)\n"
+)
+MIDDLE = (
+    "from {base} import BaseTrainer\n"
+    "\n"
+    "\n"
+    "class ReasoningTrainer(BaseTrainer):\n"
+    "    def rollout(self, message):\n"
+    "        self.trace = message.reasoning_content\n"
+    "        self.answer = message.content\n"
+)
+LEAF = (
+    "from {base} import JUDGE\n"
+    "from {middle} import ReasoningTrainer\n"
+    "\n"
+    "\n"
+    "class LoggingTrainer(ReasoningTrainer):\n"
+    "    def review_again(self):\n"
+    "        return JUDGE.grade(self.trace)\n"
+)
+
+
+@pytest.mark.parametrize("names", [("a_base", "b_middle", "c_leaf"),
+                                   ("c_base", "b_middle", "a_leaf")], ids=["base-first",
+                                                                          "leaf-first"])
+def test_self_attributes_are_shared_up_and_down_a_class_hierarchy(
+        tmp_path: Path, names: tuple[str, str, str]) -> None:
+    """``self.trace`` set in the middle class reaches the base's method and the leaf's; the
+    answer stays clean; in either file order (classes are met in file order)."""
+    base, middle, leaf = names
+    (tmp_path / f"{base}.py").write_text(BASE)
+    (tmp_path / f"{middle}.py").write_text(MIDDLE.format(base=base))
+    (tmp_path / f"{leaf}.py").write_text(LEAF.format(base=base, middle=middle))
+    result = check_paths(Options(paths=(str(tmp_path),), jobs=1))
+    assert result.file_errors == ()
+    found = {(Path(f.sink.path).stem, f.sink.start_line, f.rule_id) for f in result.findings}
+    assert found == {(base, 8, "LC101"), (leaf, 7, "LC101")}

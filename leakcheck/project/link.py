@@ -133,6 +133,7 @@ class Linker:
         self._scc_members: list[list[str]] = []
         self._scc_state: dict[int, str] = {}
         self._by_caller: dict[str, list[CallSite]] = defaultdict(list)
+        self._relatives: dict[str, tuple[str, ...]] = {}  # class -> bases and subclasses
         self._mro: dict[str, tuple[str, ...]] = {}
         # members of recursive SCCs whose rounds are done; while a late summary of one is
         # iterated (``_late_summary``): the summaries it computed of such members, and the
@@ -487,6 +488,7 @@ class Linker:
                 if done is not None:
                     found |= done
                     continue
+                self._materialize(node)  # (the same attribute of related classes)
             node_preds = preds.get(node)
             if node_preds is None:
                 continue
@@ -624,6 +626,10 @@ class Linker:
                 if value is not None:
                     self._edge(component(value, path), token)
             return
+        if base[0] == "self":  # the same attribute of a base or a subclass
+            for other in self._relatives.get(base[1], ()):
+                self._edge((sym_node(("self", other), path),), token)
+            return
         site = self.site_by_base.get(base)
         if site is None:
             return
@@ -733,16 +739,15 @@ class Linker:
         self._recursive_done.update(members)
         self._scc_state[scc] = "done"
 
-    def link_class_fields(self) -> None:
-        """A subclass's methods and its bases' methods share ``self`` attributes."""
+    def _class_relatives(self) -> dict[str, tuple[str, ...]]:
+        """Each class's bases and subclasses in the project: their methods share ``self``
+        attributes (``self.x`` set in a base's ``__init__`` is the subclass's ``self.x``)."""
+        related: dict[str, list[str]] = defaultdict(list)
         for cls in self.classes:
             for base in self.mro(cls)[1:]:
-                attrs = {p for p, _ in self.tokens.get(("self", cls), [])} | {
-                    p for p, _ in self.tokens.get(("self", base), [])}
-                for path in attrs:
-                    a, b = sym_node(("self", cls), path), sym_node(("self", base), path)
-                    self._edge((a,), b)
-                    self._edge((b,), a)
+                related[cls].append(base)
+                related[base].append(cls)
+        return {cls: tuple(dict.fromkeys(found)) for cls, found in related.items()}
 
     def run(self, targets: Iterable[tuple] | None = None) -> nx.DiGraph:
         """Link what reaches ``targets`` (the sink nodes), or every token when None.
@@ -754,7 +759,7 @@ class Linker:
         be reached from is never linked: most of a repository's calls (trl: four in five of
         its nodes are upstream of no sink)."""
         self.callables("", "")  # resolve callable parameters once, before any linking
-        self.link_class_fields()
+        self._relatives = self._class_relatives()
         calls: nx.DiGraph = nx.DiGraph()
         for caller, site in self.sites:
             self._by_caller[caller].append(site)
