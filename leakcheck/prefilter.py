@@ -39,6 +39,7 @@ import ast
 import fnmatch
 import posixpath
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,7 +51,19 @@ from leakcheck.types import PROPERTY_DECORATORS
 from leakcheck.words import split_words
 
 _IDENT = re.compile(rb"[A-Za-z0-9_]+")
-_RELATIVE = re.compile(rb"\bfrom(?:\s|\\\r?\n)+(\.+)([\w.]*)")
+# Where a word may run on from one string literal into the next: a closing quote, blanks,
+# newlines or comments, a prefix, an opening quote; two literals side by side between word
+# characters (``"reas""oning"``); a backslash-newline inside a word. A docstring's
+# ``"""``, an empty string and a line continuation in code do not match, so most files are
+# not searched again. A comment holding a quote is not crossed: a search from every quote
+# could then rescan the same comment lines (quadratic on a file of such lines).
+_JUNCTION = re.compile(  # (one pattern led by its quote: the search skips to quotes)
+    rb"""["'](?:(?:[ \t\f]|\\?\r?\n|#[^\r\n"']*(?=\r?\n))+[rRbBuUfF]{0,2}["']"""
+    rb"""|(?<=[A-Za-z0-9_]["'])[rRbBuUfF]{0,2}["'](?=[A-Za-z0-9_]))""")
+_CONTINUED = re.compile(rb"\\(?<=[A-Za-z0-9_]\\)\r?\n(?=[A-Za-z0-9_])")
+_ESCAPE = re.compile(rb"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|N\{[^}\r\n]*\}"
+                     rb"|[0-7]{1,3})")
+_RELATIVE = re.compile(rb"\bfrom(?:\s|\\\r?\n)*(\.+)([\w.]*)")  # (`from.x import y` is valid)
 
 Need = tuple[tuple[str, ...], ...]  # alternatives, each a set of words that must all appear
 
@@ -127,17 +140,55 @@ def file_facts(data: bytes, vocab: Vocab) -> FileFacts:
     # alphanumeric parts, as before
     parts: set[bytes] = set()
     for ident in idents:
-        words.update(split_words(ident.decode("ascii")))
         if b"_" in ident:
             parts.update(ident.split(b"_"))
+        else:
+            parts.add(ident)
+    parts.discard(b"")
+    for part in parts:  # (the words of an identifier are those of its parts)
+        words.update(split_words(part.decode("ascii")))
     runs = frozenset(idents | parts)
+    source = _covered(vocab.sources, words)
     sink = _covered(vocab.sinks, words)
+    if not (source and sink) and (_JUNCTION.search(data) or _CONTINUED.search(data)
+                                  or _ESCAPE.search(data)):
+        words |= _literal_words(data)
+        source = source or _covered(vocab.sources, words)
+        sink = sink or _covered(vocab.sinks, words)
     if not sink and vocab.sink_globs:  # user patterns: word runs and whole identifiers
         names = {r.decode("ascii") for r in runs}
         sink = any(fnmatch.fnmatchcase(n, g) for g in vocab.sink_globs for n in names)
     relative = tuple((len(m.group(1)), m.group(2).decode("ascii", "replace"))
                      for m in _RELATIVE.finditer(data))
-    return FileFacts(_covered(vocab.sources, words), sink, runs, relative)
+    return FileFacts(source, sink, runs, relative)
+
+
+def _unescape(m: re.Match[bytes]) -> bytes:
+    """An escape sequence as the character it stands for, when that is part of a word."""
+    code = m.group(0)[1:]
+    try:
+        if code[:1] == b"N":
+            char = unicodedata.lookup(code[2:-1].decode("ascii", "replace"))
+        elif code[:1] in b"xuU":
+            char = chr(int(code[1:], 16))
+        else:
+            char = chr(int(code, 8))
+    except (KeyError, ValueError):
+        return b" "
+    return char.encode() if char.isascii() and (char.isalnum() or char == "_") else b" "
+
+
+def _literal_words(data: bytes) -> set[str]:
+    """The words of string literals as the engine reads their values: adjacent literals
+    joined (``"reas" "oning_content"``, also across lines and a backslash), escapes
+    decoded (``"\\x72easoning"``). An over-approximation: junctions are found in bytes,
+    without knowing which quotes open a string, so more text may be joined than Python
+    joins; the words are added to the file's own."""
+    text = _ESCAPE.sub(_unescape, _JUNCTION.sub(b"", _CONTINUED.sub(b"", data)))
+    words: set[str] = set()
+    for ident in set(_IDENT.findall(text)):
+        words.update(split_words(ident.decode("ascii")))
+    return words
 
 
 class _Components:

@@ -144,6 +144,33 @@ def test_a_module_named_with_an_underscore_is_joined_to_its_importers(tmp_path: 
         ("reward_utils.py", 7, "LC101"), ("rollout.py", 5, "LC101")}
 
 
+HIDDEN_WORDS = {
+    "escape": 'trace = getattr(message, "\\x72easoning_content")',
+    "unicode-escape": 'trace = message["\\u0072easoning_content"]',
+    "octal-escape": 'trace = message["\\162easoning_content"]',
+    "named-escape": 'trace = message["\\N{LATIN SMALL LETTER R}easoning_content"]',
+    "concatenated": 'trace = getattr(message, "reas" "oning_content")',
+    "concatenated-lines": 'trace = getattr(message, ("reas"  # split\n    "oning_content"))',
+    "continued": 'trace = getattr(message, "reas\\\noning_content")',
+}
+
+
+@pytest.mark.parametrize("line", HIDDEN_WORDS.values(), ids=HIDDEN_WORDS.keys())
+def test_a_word_the_engine_reads_in_a_string_value_keeps_the_file(tmp_path: Path,
+                                                                  line: str) -> None:
+    """The engine reads string values (escapes decoded, adjacent literals joined): a source
+    named only that way must not be skipped for want of its word in the file's bytes."""
+    (tmp_path / "rewards.py").write_text(
+        "from judge_sdk import Judge\n\nJUDGE = Judge('m')\n\n\n"
+        "def review(message, question):\n"
+        f"    {line}\n"
+        "    return JUDGE.grade(question, trace)\n")
+    found = {p: [(f.sink.path, f.rule_id) for f in check_paths(
+        Options(paths=(str(tmp_path),), prefilter=p, jobs=1)).findings] for p in (False, True)}
+    assert found[False] == [("rewards.py", "LC101")]
+    assert found[True] == found[False]
+
+
 def test_skipped_files_are_checked_and_counted() -> None:
     result = check_paths(Options(paths=(str(SHARED),)))
     assert "kernels.py" in result.files and "lonely_reward.py" in result.files
