@@ -12,7 +12,6 @@ import hashlib
 import os
 import pickle
 import re
-from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -40,14 +39,18 @@ class _Reach:
 def _reach(graph: nx.DiGraph, targets: Iterable[NodeId], stop: NodeId | None = None,
            preds: dict[NodeId, Sequence[NodeId]] | None = None,
            keep: set[NodeId] | None = None,
-           until: Callable[[NodeId], bool] | None = None) -> _Reach:
+           until: Callable[[NodeId], bool] | None = None,
+           nearest: dict[NodeId, int] | None = None) -> _Reach:
     """``preds``: memo of each node's sorted predecessors, shared by searches over one graph
     (performance only: sorting by repr dominated the solver). ``keep``: search only these
     nodes (every node some source reaches). A node no source reaches has no such node
     upstream either, so leaving them out changes neither which tainted nodes are found,
     nor in what order, nor through which node: only the dead ends go. ``until``: stop as
     soon as a node it accepts is found (what was found so far, and how, is as in the whole
-    search)."""
+    search). ``nearest``, with ``until``: each node's distance to the nearest node ``until``
+    accepts; the search then only walks the shortest paths to those. The whole search would
+    find the same first node through the same parents: a node's first finder is on such a
+    path whenever the node is, and shortest-path nodes keep their order."""
     parents: dict[NodeId, NodeId] = {}
     if preds is None:
         preds = {}
@@ -71,6 +74,9 @@ def _reach(graph: nx.DiGraph, targets: Iterable[NodeId], stop: NodeId | None = N
             else:
                 ordered = sorted((p for p in _predecessors(graph, node) if p in keep), key=repr)
             preds[node] = ordered
+        if nearest is not None:
+            want = nearest[node] - 1
+            ordered = [p for p in ordered if nearest.get(p) == want]
         for pred in ordered:
             if pred not in seen:
                 seen.add(pred)
@@ -148,6 +154,8 @@ class Solver:
         self._preds: dict[NodeId, Sequence[NodeId]] = {}  # the graph is fixed while solving
         self._keep: set[NodeId] | None = None  # the tainted nodes, once solve() knows them
         self._source_kind: dict[NodeId, str] = {}  # source node -> kind, set by solve()
+        # kind -> node -> distance from the nearest source of that kind, set by solve()
+        self._nearest: dict[str, dict[NodeId, int]] = {}
 
     # -- node descriptions ---------------------------------------------------------
     def describe(self, node: NodeId) -> Step:
@@ -219,17 +227,25 @@ class Solver:
         return tuple(steps)
 
     # -- findings ------------------------------------------------------------------
-    def _tainted_nodes(self, start: Iterable[NodeId]) -> set[NodeId]:
-        """Every node some source reaches: one forward search from all sources at once."""
-        graph = self.graph
-        seen = set(start)
-        queue = deque(seen)
-        while queue:
-            for succ in graph.successors(queue.popleft()):
-                if succ not in seen:
-                    seen.add(succ)
-                    queue.append(succ)
-        return seen
+    def _distances(self, start: Iterable[NodeId]) -> dict[NodeId, int]:
+        """Every node some source in ``start`` reaches, with its distance from the nearest
+        one as the backward searches count it (a hub is read through: not a step, and not
+        a node of its own). One forward search from all of them at once."""
+        succ = self.graph._succ
+        dist = dict.fromkeys(start, 0)
+        frontier = list(dist)
+        d = 0
+        while frontier:
+            d += 1
+            found = []
+            for node in frontier:
+                for nxt in succ[node]:
+                    for n in (succ[nxt] if nxt[0] == "hub" else (nxt,)):
+                        if n not in dist:
+                            dist[n] = d
+                            found.append(n)
+            frontier = found
+        return dist
 
     def solve(self, sinks: Iterable[SinkRecord], jobs: int = 1) -> list[Finding]:
         """A finding per sink some source reaches, in sink order. With ``jobs`` > 1 and many
@@ -240,8 +256,9 @@ class Solver:
                        if kind in self.by_kind}
         # which kinds reach each node: one forward search per kind, instead of learning it
         # from a whole backward search per sink; together they are every tainted node
-        reached = {kind: self._tainted_nodes(n for n, k in source_kind.items() if k == kind)
-                   for kind in sorted(set(source_kind.values()))}
+        reached = self._nearest = {
+            kind: self._distances(n for n, k in source_kind.items() if k == kind)
+            for kind in sorted(set(source_kind.values()))}
         tainted = self._keep = set().union(*reached.values())
         todo = []
         for record in sorted(sinks, key=lambda r: r.node):
@@ -265,7 +282,8 @@ class Solver:
         # names what another source made (``_upstream_source``): the search stops at it when
         # it does not, and is done whole when it does
         reach = _reach(graph, [record.node], preds=self._preds, keep=tainted,
-                       until=lambda n, kind=rule.kind: source_kind.get(n) == kind)
+                       until=lambda n, kind=rule.kind: source_kind.get(n) == kind,
+                       nearest=self._nearest[rule.kind])
         first = reach.order[-1]
         if source_kind.get(first) != rule.kind or _relabels(graph, first):
             reach = _reach(graph, [record.node], preds=self._preds, keep=tainted)

@@ -40,13 +40,65 @@ def test_searching_only_tainted_nodes_changes_nothing_tainted(seed: int) -> None
             n: p for n, p in _reach(g, [target], stop=stop).parents.items() if n in tainted}
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_the_tainted_nodes_are_everything_downstream_of_a_source(seed: int) -> None:
-    g = _random_graph(seed)
-    sources = random.Random(seed).sample(sorted(g.nodes), 3)
+def _with_hubs(g: nx.DiGraph, seed: int, hubs: int = 6) -> nx.DiGraph:
+    """Some edges through linker-style hub nodes (a hub stands for an edge from each of its
+    predecessors to each of its successors; hubs never feed hubs)."""
+    rng = random.Random(seed)
+    nodes = sorted(g.nodes)
+    for h in range(hubs):
+        for a in rng.sample(nodes, 3):
+            g.add_edge(a, ("hub", h))
+        for b in rng.sample(nodes, 2):
+            g.add_edge(("hub", h), b)
+    return g
+
+
+def _read_through(g: nx.DiGraph) -> nx.DiGraph:
+    """The graph the backward searches see: hubs replaced by their direct edges."""
+    out = nx.DiGraph()
+    out.add_nodes_from(n for n in g if n[0] != "hub")
+    for n in out:
+        out.add_edges_from((p, n) for p in _predecessors(g, n))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_tainted_nodes_are_everything_downstream_of_a_source_at_its_distance(
+        seed: int) -> None:
+    g = _with_hubs(_random_graph(seed), seed)
+    direct = _read_through(g)
+    sources = random.Random(seed).sample(sorted(direct.nodes), 3)
     solver = Solver(g, load_ruleset(()), {}, {})
-    assert solver._tainted_nodes(sources) == set(sources).union(
-        *(nx.descendants(g, s) for s in sources))
+    dist = solver._distances(sources)
+    assert set(dist) == set(sources).union(*(nx.descendants(direct, s) for s in sources))
+    lengths = nx.multi_source_dijkstra_path_length(direct, set(sources))
+    assert dist == lengths
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_walking_only_the_shortest_paths_finds_the_nearest_source_the_same_way(
+        seed: int) -> None:
+    """The solver's first search stops at the nearest source; given each node's distance to
+    the nearest source it walks only the shortest paths to one, and must find the same
+    source through the same chain of parents as the whole search."""
+    g = _with_hubs(_random_graph(seed), seed)
+    rng = random.Random(seed)
+    sources = set(rng.sample(sorted(n for n in g if n[0] != "hub"), 4))
+    solver = Solver(g, load_ruleset(()), {}, {})
+    dist = solver._distances(sources)
+    tainted = set(dist)
+    searched = 0
+    for target in sorted(tainted, key=repr):
+        whole = _reach(g, [target], keep=tainted, until=sources.__contains__)
+        short = _reach(g, [target], keep=tainted, until=sources.__contains__, nearest=dist)
+        found = whole.order[-1]
+        assert short.order[-1] == found
+        node = found
+        while node is not None:  # the witness chain, back to the target
+            assert short.parents.get(node) == whole.parents.get(node)
+            node = short.parents.get(node)
+        searched += len(whole.order) - len(short.order)
+    assert searched > 0, "no search was shortened: the test shows nothing"
 
 
 def test_a_hub_reads_as_the_direct_edges_it_replaces() -> None:
