@@ -69,6 +69,9 @@ PROJECTS = {
                   "imported inside functions, compute_score= registration",
     "context_sensitivity": "shared helpers called with reasoning at one site and the answer at "
                            "another",
+    "shared_globals": "module globals imported by other modules: changed in place by an "
+                      "importer (RECENT.append) or by their own module's function, read by "
+                      "a grader that imports them; field-sensitive by constant key",
 }
 
 # (project, explicit file, a file a finding's source must be in, or None): SPEC §5, findings
@@ -87,6 +90,7 @@ EXPLICIT = [
     ("verl_style", "tinyverl/utils/sandbox.py", "tinyverl/workers/reward_manager/naive.py"),
     ("verl_style", "tinyverl/rewards/custom.py", None),
     ("context_sensitivity", "cs/text.py", None),
+    ("shared_globals", "rlstate/grading.py", "rlstate/rollout.py"),
 ]
 
 _QUIET = re.compile(r"#\s*(clean|sanitized)\b")

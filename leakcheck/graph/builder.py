@@ -56,6 +56,12 @@ class LinkIn:
     factories: frozenset[str] = frozenset()  # qualnames whose returned closures are graders
     constants: tuple[tuple[str, object], ...] = ()  # imported name -> constant value
     properties: frozenset[str] = frozenset()  # attribute names that are @property somewhere
+    # module globals of this module that importers change in place (`from m import G`,
+    # then `G.append(v)`): functions here read what they wrote
+    shared_globals: frozenset[str] = frozenset()
+    # imported name -> (module, name) of another module's global that code changes in
+    # place somewhere: reading or changing it here is reading or changing that global
+    imported_globals: tuple[tuple[str, tuple[str, str]], ...] = ()
 
 
 class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
@@ -70,6 +76,7 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
         self.closure = closure or {}
         self.grader = grader  # name of the registered grader this function is, if any
         self.link_in = link_in or LinkIn()
+        self._imported_globals: dict[str, tuple[str, str]] | None = None
         self.state = State()
         self.pc: Nodes = NO_NODES
         self.returns: list[Value] = []
@@ -95,10 +102,19 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
             return self.closure[name]
         if self.globals is not None and name in self.globals:
             value = self.globals[name]
-            if name in self.scan.written_globals:  # what functions wrote into it, too
-                return with_sym(value, self.global_base, (attr_key(name),))
-            return value
+            if name in self.imported_globals:  # (the import's value has its token)
+                return value
+            if name in self.scan.written_globals or name in self.link_in.shared_globals:
+                return with_sym(value, self.global_base, (attr_key(name),))  # what
+            return value  # functions, or importers, wrote into it, too
         return CLEAN
+
+    @property
+    def imported_globals(self) -> dict[str, tuple[str, str]]:
+        found = self._imported_globals
+        if found is None:
+            found = self._imported_globals = dict(self.link_in.imported_globals)
+        return found
 
     def is_global_here(self, expr: cst.BaseExpression) -> bool:
         """Whether ``expr`` names a module global in this function (declared ``global``,
@@ -116,10 +132,15 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
     def store_global(self, name: str, value: Value, at: cst.CSTNode) -> None:
         """A function writes module global ``name``: every function reading it (at link
         time, whatever the order they were analyzed in) sees what was written, as methods
-        see each other's ``self`` attributes."""
-        base = self.global_base
-        self.ctx.bases.setdefault(base, (self.ctx.span(at), f"`{self.ctx.module_name}`"))
-        self.store_shared(base, attr_key(name), value)
+        see each other's ``self`` attributes. A global imported from another module is
+        that module's (``from m import G; G.append(v)``)."""
+        module, remote = self.imported_globals.get(name, (None, name))
+        base = ("global", module) if module is not None else self.global_base
+        described = (self.ctx.span(at), f"`{module or self.ctx.module_name}`")
+        self.ctx.bases.setdefault(base, described)
+        # where this global was first written, for the witness step that names it
+        self.ctx.bases.setdefault((base, attr_key(remote)), described)
+        self.store_shared(base, attr_key(remote), value)
 
     def store_shared(self, base: tuple, key: str, value: Value) -> None:
         """What a write puts into a shared attribute or global ``key``, by the paths a read

@@ -132,6 +132,8 @@ class ModuleScan:
     # container mutated or stored into (`G.append(v)`, `G["k"] = v`, `G.x = v`), wherever
     # it is (a superset: what matters is a module global among them, read in a function)
     written_globals: set[str] = field(default_factory=set)
+    # names bound at the top level by an assignment (what an importer may change in place)
+    top_vars: set[str] = field(default_factory=set)
 
     def literal_only(self, name: str, attr: bool) -> bool:
         """Attributes and keys are apart: ``sampling_args["thinking"] = {...}`` says nothing
@@ -337,6 +339,7 @@ def _top_level(module: cst.Module, out: ModuleScan, module_name: str, is_package
                         small, cst.Assign) else [small.target]
                     for t in targets:
                         if isinstance(t, cst.Name):
+                            out.top_vars.add(t.value)
                             value = literal_value(small.value)
                             if value is not _NOT_CONST and isinstance(value, (str, int, float)):
                                 out.constants[t.value] = value

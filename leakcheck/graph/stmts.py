@@ -10,7 +10,17 @@ import libcst as cst
 from leakcheck.graph import facts
 from leakcheck.graph.scan import dotted_name, is_literal
 from leakcheck.graph.state import State, merge
-from leakcheck.graph.values import CLEAN, Value, deep, elements, join, sym_value, whole
+from leakcheck.graph.values import (
+    CLEAN,
+    Value,
+    attr_key,
+    deep,
+    elements,
+    join,
+    sym_value,
+    whole,
+    with_sym,
+)
 from leakcheck.graph.walk import walk
 from leakcheck.project.names import import_base
 from leakcheck.types import PROPERTY_DECORATORS
@@ -130,6 +140,9 @@ class StmtMixin:
                 ref = Value(info=facts.FunctionRef(local))
             if local in constants:
                 ref = Value(info=facts.Const(constants[local]))
+            shared = self.imported_globals.get(local)
+            if shared is not None:  # another module's global changed in place somewhere
+                ref = with_sym(ref, ("global", shared[0]), (attr_key(shared[1]),))
             self.state.env[local] = ref
 
     # -- branches --------------------------------------------------------------------

@@ -15,7 +15,7 @@ MAX_HOPS = 12  # re-export chains longer than this are cycles or pathological
 
 @dataclass(frozen=True, slots=True)
 class Resolved:
-    kind: str  # "def" | "const" | "module"
+    kind: str  # "def" | "const" | "var" (another top-level assignment) | "module"
     name: str  # qualified name of the def or module
     value: object = None  # the constant
 
@@ -58,6 +58,8 @@ class ProjectIndex:
                 return self.resolve(".".join([scan.imports[head], *rest]), hops + 1)
             if head in scan.constants and not rest:
                 return Resolved("const", f"{mod}.{head}", scan.constants[head])
+            if head in scan.top_vars and not rest:
+                return Resolved("var", f"{mod}.{head}")
             return None
         return None
 
@@ -79,6 +81,18 @@ class ProjectIndex:
                     hit = self.resolve(f"{mod}.{name}")
                     if hit is not None and hit.kind == "def":
                         out.add(hit.name)
+        # a module global is shared state when code changes it in place: its own module's
+        # functions, or a module importing it (`from m import G; G.append(v)`)
+        imported: dict[str, list[tuple[str, tuple[str, str]]]] = {}
+        shared: dict[str, set[str]] = {}
+        for mod, scan in self.scans.items():
+            for local, target in sorted(scan.imports.items()):
+                hit = self.resolve(target)
+                if hit is not None and hit.kind == "var":
+                    owner, name = hit.name.rsplit(".", 1)
+                    imported.setdefault(mod, []).append((local, (owner, name)))
+                    if local in scan.written_globals:
+                        shared.setdefault(owner, set()).add(name)
         result: dict[str, LinkIn] = {}
         for mod, scan in self.scans.items():
             constants = []
@@ -86,9 +100,13 @@ class ProjectIndex:
                 hit = self.resolve(target)
                 if hit is not None and hit.kind == "const":
                     constants.append((local, hit.value))
+            globals_in = tuple((local, ref) for local, ref in imported.get(mod, ())
+                               if ref[1] in shared.get(ref[0], ())
+                               or ref[1] in self.scans[ref[0]].written_globals)
             own = mod + "."
             result[mod] = LinkIn(frozenset(q for q in registered if q.startswith(own)),
                                  frozenset(q for q in factories if q.startswith(own)),
-                                 tuple(constants), frozenset(properties))
+                                 tuple(constants), frozenset(properties),
+                                 frozenset(shared.get(mod, ())), globals_in)
         self._cache = result
         return result

@@ -79,7 +79,11 @@ class Linker:
             _absorb(self.graph, ctx.graph)
             self.functions.update(ctx.functions)
             self.classes.update(ctx.classes)
-            self.bases.update(ctx.bases)
+            for base, described in ctx.bases.items():
+                if isinstance(base[0], tuple):  # (global base, name): its first write
+                    self.bases.setdefault(base, described)
+                else:
+                    self.bases[base] = described
             for site in ctx.callsites.values():
                 self.sites.append((ctx.qualname(site.scope), site))
                 self.caller_of[site.base] = ctx.qualname(site.scope)
