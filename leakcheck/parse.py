@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from dataclasses import dataclass
 from itertools import accumulate
 from operator import sub
@@ -16,6 +17,15 @@ import libcst as cst
 
 from leakcheck.positions import Positions, positions
 from leakcheck.types import FileError
+
+
+def python_ast(data: bytes | str, mode: str = "exec") -> ast.AST:
+    """CPython's tree of analyzed code, its warnings silenced: ``"\\d"`` in a plain string
+    is a SyntaxWarning that Python 3.12 prints for every such literal, which is the analyzed
+    code's business, not output of leakcheck's."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return compile(data, "<leakcheck>", mode, flags=ast.PyCF_ONLY_AST, dont_inherit=True)
 
 _AT = re.compile(r"error at (\d+):(\d+)")
 # CPython refuses more than 200 nested brackets; libcst's native parser can overflow the
@@ -146,7 +156,7 @@ def _too_deep(data: bytes, brackets: bool) -> tuple[int, str] | None:
     then CPython's own error stands."""
     deep = f"expression nested too deeply to analyze (more than {MAX_EXPRESSION_DEPTH} levels)"
     try:
-        tree = ast.parse(data)
+        tree = python_ast(data)
     except (RecursionError, MemoryError):  # MemoryError: CPython's parser stack overflowed
         return max(1, chain_line(data)), deep  # (CPython names no line)
     except SyntaxError as exc:
@@ -174,7 +184,7 @@ def _syntax_location(exc: cst.ParserSyntaxError, data: bytes) -> tuple[int, int,
     next line) and its raw_line can be off by one more; CPython's compiler, asked only once
     the file has already failed, names the line a person would fix."""
     try:
-        compile(data, "<leakcheck>", "exec", dont_inherit=True, flags=0x400)  # ONLY_AST
+        python_ast(data)
     except SyntaxError as err:
         if err.lineno:
             return err.lineno, max(1, err.offset or 1), err.msg or "invalid syntax"

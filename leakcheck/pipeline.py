@@ -86,7 +86,11 @@ class Worker:
     def facts(self, items: list[int]) -> dict[int, Facts]:
         out = {}
         for idx in items:
-            f: FileFacts = file_facts(self.sources[idx][1], self.pvocab)
+            try:
+                f: FileFacts = file_facts(self.sources[idx][1], self.pvocab)
+            except Exception:  # a bug here must not skip the file, nor end the run: keep it
+                out[idx] = Facts(True, True, tuple(sorted(self.heads)), ())
+                continue
             out[idx] = Facts(f.source, f.sink, tuple(sorted(f.runs & self.heads)), f.relative)
         return out
 

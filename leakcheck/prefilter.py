@@ -173,7 +173,7 @@ def _unescape(m: re.Match[bytes]) -> bytes:
             char = chr(int(code[1:], 16))
         else:
             char = chr(int(code, 8))
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, OverflowError):  # no such name or code point
         return b" "
     return char.encode() if char.isascii() and (char.isalnum() or char == "_") else b" "
 
@@ -292,12 +292,13 @@ def _dotted(node: ast.expr) -> tuple[str, ...] | None:
 def check_skipped(data: bytes) -> frozenset[str] | None:
     """The ``@property`` names of a file that is not analyzed, or None when CPython's
     parser does not accept it (the caller then parses it the usual way, for its error)."""
-    from leakcheck.parse import refused_up_front  # (libcst: only where files are skipped)
+    from leakcheck.parse import python_ast, refused_up_front  # (libcst: only where files
+    # are skipped)
 
     if refused_up_front(data):
         return None  # parse_source decides, as it would without the pre-filter
     try:
-        tree = compile(data, "<leakcheck>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        tree = python_ast(data)
     except (SyntaxError, ValueError, RecursionError, MemoryError, UnicodeError, LookupError):
         return None
     if b"property" not in data:

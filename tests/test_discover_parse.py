@@ -227,3 +227,26 @@ def test_fifo_and_broken_symlink_are_reported_not_read(tmp_path: Path) -> None:
     kinds = {e.path: e.kind for e in result.file_errors}
     assert kinds == {"pipe.py": "read", "dangling.py": "read"}
     assert {f.sink.path for f in result.findings} == {"ok.py"}
+
+
+def test_warnings_about_the_analyzed_code_are_not_printed(tmp_path: Path) -> None:
+    """``"\\d"`` in a plain string is a warning of CPython's compiler (a SyntaxWarning that
+    Python 3.12 prints by default); leakcheck compiles analyzed code to read it, and must not
+    print warnings that belong to that code, whether a file is analyzed or skipped."""
+    import warnings
+
+    from leakcheck.api import Options, check_paths
+
+    (tmp_path / "patterns.py").write_text('import re\n\nDIGITS = re.compile("\\d+")\n')
+    (tmp_path / "rewards.py").write_text(
+        "import re\nfrom judge_sdk import Judge\n\nJUDGE = Judge('m')\n\n\n"
+        "def review(message, question):\n"
+        '    digits = re.findall("\\d+", message.reasoning_content)\n'
+        "    return JUDGE.grade(question, digits)\n")
+    (tmp_path / "broken.py").write_text('X = "\\d"\ndef f(:\n')
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        result = check_paths(Options(paths=(str(tmp_path),), jobs=1))
+    assert [f.sink.path for f in result.findings] == ["rewards.py"]
+    assert [e.path for e in result.file_errors] == ["broken.py"]
+    assert not [w for w in seen if "escape sequence" in str(w.message)]

@@ -171,6 +171,22 @@ def test_a_word_the_engine_reads_in_a_string_value_keeps_the_file(tmp_path: Path
     assert found[True] == found[False]
 
 
+def test_escapes_that_name_no_character_are_read_as_none(tmp_path: Path) -> None:
+    """A code point past U+10FFFF, an unknown or empty name, an octal escape past 0o377:
+    Python rejects some at compile time, but the bytes reach the pre-filter first, which
+    ended the whole run on the first of them."""
+    bad = 'x = "\\UFFFFFFFF" "\\N{}" "\\N{NOT A NAME}" "\\777" "\\x"\n'
+    facts = file_facts(bad.encode(), Vocab.from_rules(load_ruleset(())))
+    assert not facts.source
+    (tmp_path / "odd.py").write_text(bad)
+    (tmp_path / "rewards.py").write_text(
+        "from judge_sdk import Judge\n\nJUDGE = Judge('m')\n\n\n"
+        "def review(message, question):\n"
+        "    return JUDGE.grade(question, message.reasoning_content)\n")
+    result = check_paths(Options(paths=(str(tmp_path),), jobs=1))
+    assert [(f.sink.path, f.rule_id) for f in result.findings] == [("rewards.py", "LC101")]
+
+
 def test_skipped_files_are_checked_and_counted() -> None:
     result = check_paths(Options(paths=(str(SHARED),)))
     assert "kernels.py" in result.files and "lonely_reward.py" in result.files

@@ -17,6 +17,7 @@ from functools import lru_cache
 import libcst as cst
 
 from leakcheck.graph.walk import walk
+from leakcheck.parse import python_ast
 from leakcheck.project.names import import_base
 from leakcheck.ruleset.match import Vocabulary
 from leakcheck.types import PROPERTY_DECORATORS
@@ -66,7 +67,7 @@ def _string_literal(text: str) -> str | bytes:
     every call, which leaves reference cycles behind (tens of thousands per repository, all
     collected at once at the end of a run); this parses the token instead, and remembers
     it (the same keys and tags recur). The same values, the same errors."""
-    body = ast.parse(text, mode="eval").body
+    body = python_ast(text, mode="eval").body  # type: ignore[attr-defined]
     if not isinstance(body, ast.Constant) or not isinstance(body.value, (str, bytes)):
         raise ValueError(f"malformed string literal: {text[:40]!r}")
     return body.value
