@@ -280,7 +280,7 @@ class Analyzer:
         # 7. link and solve
         linker = Linker(index, contexts)  # type: ignore[arg-type]
         sinks = [s for ctx in contexts for s in ctx.sinks.values()
-                 if report is None or s.span.path in report]
+                 if (report is None or s.span.path in report) and linker.sink_applies(s)]
         try:
             graph = linker.run(s.node for s in sinks)
         except Exception as exc:  # keep every module's own findings

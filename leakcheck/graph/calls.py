@@ -134,12 +134,25 @@ class CallMixin:
             return CLEAN  # a process reward model: the sanctioned signal
         is_grader = bool(last) and (vocab.is_grader_call_name(last) or
                                     vocab.user_grader(dotted, qualname))
+        held = self.lookup(func.value).info if isinstance(func, cst.Name) else (
+            receiver.info if receiver is not None and not isinstance(func, cst.Attribute)
+            else None)
         if is_grader:
             self.ctx.sink(self.scope, node, "call", f"`{code}()`",
                           f"passed to grader `{code}()`", args.all_taint())
+        elif isinstance(held, facts.SinkMethod):  # `fn = judge.grade; fn(text)`
+            is_grader = True
+            self.ctx.sink(self.scope, node, "call", f"`{code}()` (`{held.code}`)",
+                          f"passed to grader `{held.code}` as `{code}()`",
+                          args.all_taint() | held.bound)
         if dotted and vocab.is_sanitizer_callee(dotted, qualname):
             return CLEAN
         target, args = self.call_target(func, receiver, args)
+        if target is not None and target.kind == "param" and not is_grader:
+            # a callable parameter: a grader call if some caller passes a grader's method
+            self.ctx.sink(self.scope, node, "param-call", f"`{code}()`",
+                          f"passed to the grader given as `{target.method}`",
+                          args.all_taint(), when=(target.name, target.method or ""))
         if is_grader:
             if target is not None and _capitalized(last) and target.kind == "function":
                 return replace(self.construct(node, target, last, args, receiver, code),
@@ -154,6 +167,20 @@ class CallMixin:
             if first is not None and isinstance(first.info, facts.FunctionRef):
                 return Value(info=facts.Partial(first.info.qualname, tuple(args.positional[1:]),
                                                 tuple(sorted(args.keywords.items()))))
+            if first is not None and isinstance(first.info, facts.SinkMethod):
+                bound = Args(args.positional[1:], args.keywords, [], args.spread)
+                return Value(info=facts.SinkMethod(first.info.code, first.info.bound
+                                                  | bound.all_taint()))
+        if (isinstance(func, cst.Name) and last in ("map", "starmap")) or (
+                last in ("map", "imap", "imap_unordered", "starmap") and receiver is not None):
+            first = args.get(0)
+            if first is not None and isinstance(first.info, facts.SinkMethod):
+                # `map(judge.grade, texts)`, `pool.map(judge.grade, texts)`: each item is
+                # passed to the grader
+                rest = Args(args.positional[1:], args.keywords, [], args.spread)
+                self.ctx.sink(self.scope, node, "call", f"`{first.info.code}` ({code}())",
+                              f"passed to grader `{first.info.code}` by `{code}()`",
+                              rest.all_taint() | first.info.bound)
 
         if isinstance(func, cst.Attribute) and receiver is not None:
             modeled = self.method_call(node, last, receiver, receiver_name, args, dotted)

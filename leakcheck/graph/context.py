@@ -32,6 +32,9 @@ class SinkRecord:
     scope: str
     description: str  # e.g. "`verify()`", "`rewards`", "return of `accuracy_reward`"
     code: str  # normalized source text of the sink, for fingerprints
+    # (function, parameter): a call of that callable parameter, a sink only when some caller
+    # passes a grader's method for it (``apply(judge.grade, text)``), as linking finds
+    when: tuple[str, str] | None = None
 
 
 @compact_pickle
@@ -175,9 +178,9 @@ class ModuleContext:
                 self.graph.add_edge(s, target)
 
     def sink(self, scope: str, at: cst.CSTNode, tag: str, description: str, message: str,
-             tainted: Nodes) -> None:
+             tainted: Nodes, when: tuple[str, str] | None = None) -> None:
         node = self.node(scope, at, "sink:" + tag, message, step="sink")
         self.flow(tainted, node)
         if node not in self.sinks:
             self.sinks[node] = SinkRecord(node, self.span(at), scope, description,
-                                          self.code(at, limit=200))
+                                          self.code(at, limit=200), when)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -121,6 +122,9 @@ class ExprMixin:
             # `gsm8k.compute_score` (a module's function), `Manager.build`: a reference
             return Value(info=facts.FunctionRef(f"{base.info.qualname}.{name}"))
         value = read(base, attr_key(name))
+        if value.info is None and self.ctx.vocab.is_grader_call_name(name):
+            # a grader's method as a value: calling it later is calling the grader
+            value = replace(value, info=facts.SinkMethod(self.ctx.code(node)))
         if name in self.link_in.properties:
             target = self.property_target(base, name)
             if target is not None:

@@ -103,6 +103,16 @@ def const_int(info: object) -> int | None:
 
 
 @dataclass(frozen=True, slots=True)
+class SinkMethod:
+    """A grader's method taken as a value, not called (``fn = judge.grade``,
+    ``partial(judge.grade, q)``, ``map(judge.grade, texts)``): calling it is a grader call.
+    ``code``: how the grader is written; ``bound``: the taint of arguments a partial bound."""
+
+    code: str
+    bound: frozenset = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
 class Partial:
     """``functools.partial(f, *args, **keywords)``."""
 

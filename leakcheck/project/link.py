@@ -19,8 +19,8 @@ from collections.abc import Iterable
 
 import networkx as nx
 
-from leakcheck.graph.context import CallSite, FunctionData, ModuleContext, Param
-from leakcheck.graph.facts import FunctionRef
+from leakcheck.graph.context import CallSite, FunctionData, ModuleContext, Param, SinkRecord
+from leakcheck.graph.facts import FunctionRef, SinkMethod
 from leakcheck.graph.values import (
     DEEP,
     REST,
@@ -104,6 +104,7 @@ class Linker:
         self._targets: dict[tuple, list[str] | None] = {}
         self._callables: dict[tuple[str, str], set[str]] | None = None
         self._callables_ready = False
+        self._graders_passed: frozenset[tuple[str, str]] = frozenset()  # by callables()
         self.linked: set[tuple] = set()
         # function -> access path -> (roots, the roots that are not its own parameters);
         # by function, so an SCC round drops a member's summaries in one step
@@ -206,6 +207,7 @@ class Linker:
                                       if p.kind == "positional"), None)
                         if first is not None:
                             found[(d, first)].add(q)
+            graders: set[tuple[str, str]] = set()
             for _caller, site in self.sites:
                 if site.target.kind in ("param", "returned"):
                     continue
@@ -217,6 +219,8 @@ class Linker:
                             ref = self.resolve_name(value.info.qualname)
                             if ref in self.functions:
                                 found[(callee, name)].add(ref)
+                        elif isinstance(value.info, SinkMethod):
+                            graders.add((callee, name))
                         for base, path in value.syms:
                             if base[0] == "param" and path == ():
                                 passes[(base[1], base[2])].add((callee, name))
@@ -228,9 +232,21 @@ class Linker:
                         before = len(found[dst])
                         found[dst] |= found.get(src, set())
                         changed |= len(found[dst]) != before
+                        if src in graders and dst not in graders:
+                            graders.add(dst)
+                            changed = True
+            self._graders_passed = frozenset(graders)
             self._callables = dict(found)
             self._callables_ready = True
         return self._callables.get((func, param), set())
+
+    def sink_applies(self, record: SinkRecord) -> bool:
+        """A sink, or a call of a callable parameter that some caller gives a grader's
+        method (directly, or through parameters of its own)."""
+        if record.when is None:
+            return True
+        self.callables("", "")
+        return record.when in self._graders_passed
 
     def forwards(self, wrapper: str, decorator: str) -> bool:
         """A wrapper that only passes its own ``*args, **kwargs`` on to the decorated
