@@ -342,7 +342,7 @@ class _Phases:
 def _link_key(link_in: LinkIn) -> tuple:
     return (sorted(link_in.registered), sorted(link_in.factories), repr(link_in.constants),
             sorted(link_in.properties), sorted(link_in.shared_globals),
-            link_in.imported_globals)
+            link_in.imported_globals, link_in.module_globals)
 
 
 def _in_order(errors: list[FileError], sources: list[tuple[str, bytes]]) -> list[FileError]:

@@ -62,6 +62,9 @@ class LinkIn:
     # imported name -> (module, name) of another module's global that code changes in
     # place somewhere: reading or changing it here is reading or changing that global
     imported_globals: tuple[tuple[str, tuple[str, str]], ...] = ()
+    # `m.G` as an imported module's attribute (dotted as imported) -> (module, name), for
+    # such globals
+    module_globals: tuple[tuple[str, tuple[str, str]], ...] = ()
 
 
 class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
@@ -77,6 +80,7 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
         self.grader = grader  # name of the registered grader this function is, if any
         self.link_in = link_in or LinkIn()
         self._imported_globals: dict[str, tuple[str, str]] | None = None
+        self._module_globals: dict[str, tuple[str, str]] | None = None
         self.state = State()
         self.pc: Nodes = NO_NODES
         self.returns: list[Value] = []
@@ -322,9 +326,23 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
                 updated = add_elem(base, value)
         self.update_local(base_expr, updated)
 
+    def module_global(self, base: Value, attr: str) -> tuple[str, str] | None:
+        """(module, name) when ``base.attr`` is an imported module's shared global."""
+        if not isinstance(base.info, facts.FunctionRef) or not self.link_in.module_globals:
+            return None
+        found = self._module_globals
+        if found is None:
+            found = self._module_globals = dict(self.link_in.module_globals)
+        return found.get(f"{base.info.qualname}.{attr}")
+
     def store_on_class(self, base: Value, attr: str, value: Value) -> None:
         """``self.x = v``: the attribute is shared by every method of the class (and, at link
-        time, its subclasses); a function stored there is what ``self.x()`` calls."""
+        time, its subclasses); a function stored there is what ``self.x()`` calls. An
+        imported module's global (``m.G``) is that module's."""
+        shared = self.module_global(base, attr)
+        if shared is not None:
+            self.store_shared(("global", shared[0]), attr_key(shared[1]), value)
+            return
         for sym_base, path in base.syms:
             if sym_base[0] != "self" or path != ():
                 continue

@@ -27,6 +27,7 @@ from leakcheck.graph.values import (
     read,
     set_field,
     whole,
+    with_sym,
 )
 
 if TYPE_CHECKING:
@@ -120,7 +121,11 @@ class ExprMixin:
         name = node.attr.value
         if isinstance(base.info, facts.FunctionRef) and not base.syms and not deep(base):
             # `gsm8k.compute_score` (a module's function), `Manager.build`: a reference
-            return Value(info=facts.FunctionRef(f"{base.info.qualname}.{name}"))
+            ref = Value(info=facts.FunctionRef(f"{base.info.qualname}.{name}"))
+            shared = self.module_global(base, name)
+            if shared is not None:  # `buffers.RECENT`: what code put into that global
+                return with_sym(ref, ("global", shared[0]), (attr_key(shared[1]),))
+            return ref
         value = read(base, attr_key(name))
         if value.info is None and self.ctx.vocab.is_grader_call_name(name):
             # a grader's method as a value: calling it later is calling the grader

@@ -135,6 +135,9 @@ class ModuleScan:
     written_globals: set[str] = field(default_factory=set)
     # names bound at the top level by an assignment (what an importer may change in place)
     top_vars: set[str] = field(default_factory=set)
+    # (name, attribute) of containers changed in place through one attribute of a name
+    # (`m.G.append(v)`): a module's global when the name is an imported module
+    written_attributes: set[tuple[str, str]] = field(default_factory=set)
 
     def literal_only(self, name: str, attr: bool) -> bool:
         """Attributes and keys are apart: ``sampling_args["thinking"] = {...}`` says nothing
@@ -252,10 +255,15 @@ class _Scanner(cst.CSTVisitor):
 
     def _written_root(self, target: cst.BaseExpression) -> None:
         root = target
+        first: cst.BaseExpression | None = None  # the step right after the root
         while isinstance(root, (cst.Attribute, cst.Subscript)):
+            first = root
             root = root.value
         if isinstance(root, cst.Name):
             self.out.written_globals.add(root.value)
+            if isinstance(first, cst.Attribute):
+                # `m.G.append(v)`, `m.G[k] = v`: G of module m, if m is one
+                self.out.written_attributes.add((root.value, first.attr.value))
 
     def visit_Global(self, node: cst.Global) -> None:
         self.out.written_globals.update(n.name.value for n in node.names)

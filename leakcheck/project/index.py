@@ -93,6 +93,10 @@ class ProjectIndex:
                     imported.setdefault(mod, []).append((local, (owner, name)))
                     if local in scan.written_globals:
                         shared.setdefault(owner, set()).add(name)
+                elif hit is not None and hit.kind == "module":
+                    for root, attr in scan.written_attributes:
+                        if root == local and attr in self.scans[hit.name].top_vars:
+                            shared.setdefault(hit.name, set()).add(attr)
         result: dict[str, LinkIn] = {}
         for mod, scan in self.scans.items():
             constants = []
@@ -103,10 +107,19 @@ class ProjectIndex:
             globals_in = tuple((local, ref) for local, ref in imported.get(mod, ())
                                if ref[1] in shared.get(ref[0], ())
                                or ref[1] in self.scans[ref[0]].written_globals)
+            # `import m` (or `from pkg import m`): its shared globals as `m.G` reads them
+            through = []
+            for target in sorted(set(scan.imports.values())):
+                hit = self.resolve(target)
+                if hit is not None and hit.kind == "module":
+                    other = self.scans[hit.name]
+                    names = shared.get(hit.name, set()) | (other.written_globals
+                                                           & other.top_vars)
+                    through += [(f"{target}.{x}", (hit.name, x)) for x in sorted(names)]
             own = mod + "."
             result[mod] = LinkIn(frozenset(q for q in registered if q.startswith(own)),
                                  frozenset(q for q in factories if q.startswith(own)),
                                  tuple(constants), frozenset(properties),
-                                 frozenset(shared.get(mod, ())), globals_in)
+                                 frozenset(shared.get(mod, ())), globals_in, tuple(through))
         self._cache = result
         return result
