@@ -82,44 +82,43 @@ class ProjectIndex:
                     if hit is not None and hit.kind == "def":
                         out.add(hit.name)
         # a module global is shared state when code changes it in place: its own module's
-        # functions, or a module importing it (`from m import G; G.append(v)`)
-        imported: dict[str, list[tuple[str, tuple[str, str]]]] = {}
-        shared: dict[str, set[str]] = {}
+        # functions, or a module importing it (`from m import G; G.append(v)`, or `import m`
+        # and `m.G.append(v)`)
+        hits = {mod: [(local, target, self.resolve(target))
+                      for local, target in sorted(scan.imports.items())]
+                for mod, scan in self.scans.items()}
+        shared: dict[str, set[str]] = {mod: scan.written_globals & scan.top_vars
+                                       for mod, scan in self.scans.items()}
         for mod, scan in self.scans.items():
-            for local, target in sorted(scan.imports.items()):
-                hit = self.resolve(target)
-                if hit is not None and hit.kind == "var":
+            for local, _target, hit in hits[mod]:
+                if hit is not None and hit.kind == "var" and local in scan.written_globals:
                     owner, name = hit.name.rsplit(".", 1)
-                    imported.setdefault(mod, []).append((local, (owner, name)))
-                    if local in scan.written_globals:
-                        shared.setdefault(owner, set()).add(name)
+                    shared[owner].add(name)
                 elif hit is not None and hit.kind == "module":
-                    for root, attr in scan.written_attributes:
-                        if root == local and attr in self.scans[hit.name].top_vars:
-                            shared.setdefault(hit.name, set()).add(attr)
+                    shared[hit.name] |= {attr for root, attr in scan.written_attributes
+                                         if root == local} & self.scans[hit.name].top_vars
         result: dict[str, LinkIn] = {}
-        for mod, scan in self.scans.items():
+        for mod in self.scans:
             constants = []
-            for local, target in sorted(scan.imports.items()):
-                hit = self.resolve(target)
-                if hit is not None and hit.kind == "const":
+            imported = []  # `from m import G` of such a global
+            through = []  # `import m` (or `from pkg import m`): `m.G`, as the import is written
+            for local, target, hit in hits[mod]:
+                if hit is None:
+                    continue
+                if hit.kind == "const":
                     constants.append((local, hit.value))
-            globals_in = tuple((local, ref) for local, ref in imported.get(mod, ())
-                               if ref[1] in shared.get(ref[0], ())
-                               or ref[1] in self.scans[ref[0]].written_globals)
-            # `import m` (or `from pkg import m`): its shared globals as `m.G` reads them
-            through = []
-            for target in sorted(set(scan.imports.values())):
-                hit = self.resolve(target)
-                if hit is not None and hit.kind == "module":
-                    other = self.scans[hit.name]
-                    names = shared.get(hit.name, set()) | (other.written_globals
-                                                           & other.top_vars)
-                    through += [(f"{target}.{x}", (hit.name, x)) for x in sorted(names)]
+                elif hit.kind == "var":
+                    owner, name = hit.name.rsplit(".", 1)
+                    if name in shared[owner]:
+                        imported.append((local, (owner, name)))
+                elif hit.kind == "module":
+                    through += [(f"{target}.{x}", (hit.name, x))
+                                for x in sorted(shared[hit.name])]
             own = mod + "."
             result[mod] = LinkIn(frozenset(q for q in registered if q.startswith(own)),
                                  frozenset(q for q in factories if q.startswith(own)),
                                  tuple(constants), frozenset(properties),
-                                 frozenset(shared.get(mod, ())), globals_in, tuple(through))
+                                 frozenset(shared[mod]), tuple(imported),
+                                 tuple(sorted(set(through))))
         self._cache = result
         return result

@@ -124,10 +124,8 @@ class Linker:
         self._shared: dict[tuple, frozenset] = {}  # self attribute token -> _shared_roots
         self._arguments: dict[tuple, frozenset] = {}  # (site, callee, param token) -> nodes
         self._edges_added = 0  # by _add_edge: whether an SCC round changed the graph
-        # callee -> the calls into it linked so far: a parameter token first met later
-        # (an access path only a caller's summary asks for) hears them all
+        # callee -> every call into it: its parameter tokens hear them all
         self._calls_into: dict[str, list[CallSite]] = defaultdict(list)
-        self._linked_into: dict[str, set[tuple]] = defaultdict(set)
         self.library_sites: set[tuple] = set()  # result bases of calls outside the project
         # tokens whose edges from calls are made (``_materialize``): only those a search
         # from the sinks, a summary or a witness meets
@@ -377,9 +375,7 @@ class Linker:
         hit = self._summaries[func].get(path)
         if hit is not None:
             return hit[0]
-        scc = self._scc_of.get(func)
-        if scc is not None and scc not in self._scc_state:
-            self._link_scc(scc)  # its rounds first, as if its callers came after it
+        if self._ensure_scc(func):  # its rounds first, as if its callers came after it
             hit = self._summaries[func].get(path)
             if hit is not None:
                 return hit[0]
@@ -653,10 +649,8 @@ class Linker:
         site = self.site_by_base.get(base)
         if site is None:
             return
-        scc = self._scc_of.get(self.caller_of[base])
-        if scc is not None:
-            if scc not in self._scc_state:
-                self._link_scc(scc)
+        if self.caller_of[base] in self._scc_of:  # its SCC's rounds link it
+            self._ensure_scc(self.caller_of[base])
             return
         if self._late is not None:
             self._late_tokens.append((site, path, token))
@@ -737,6 +731,15 @@ class Linker:
             added |= self.link_result(site, path, token)
         return added
 
+    def _ensure_scc(self, func: str) -> bool:
+        """Link the recursive SCC ``func`` is in, unless its rounds are running or done;
+        whether they ran now."""
+        scc = self._scc_of.get(func)
+        if scc is None or scc in self._scc_state:
+            return False
+        self._link_scc(scc)
+        return True
+
     def _link_scc(self, scc: int) -> None:
         """The rounds of a recursive SCC: link every call of its members again, with their
         summaries searched again, until a round adds no edge (or ``MAX_SCC_ROUNDS``)."""
@@ -784,10 +787,9 @@ class Linker:
         for caller, site in self.sites:
             self._by_caller[caller].append(site)
             calls.add_node(caller)
-            for callee in self.targets(site) or ():
+            for callee in dict.fromkeys(self.targets(site) or ()):
                 calls.add_edge(caller, callee)
-                if callee in self.functions and site.base not in self._linked_into[callee]:
-                    self._linked_into[callee].add(site.base)
+                if callee in self.functions:
                     self._calls_into[callee].append(site)
         condensed = nx.condensation(calls)
         for scc in sorted(condensed.nodes):
@@ -807,6 +809,8 @@ class Linker:
         return self.graph
 
     def _link_upstream(self, targets: Iterable[tuple]) -> None:
+        """A backward search from ``targets`` that links each token before reading what
+        reaches it."""
         preds = self.graph._pred
         order = sorted((t for t in targets if t in preds), key=repr)
         seen = set(order)
