@@ -171,16 +171,19 @@ class CallMixin:
                 bound = Args(args.positional[1:], args.keywords, [], args.spread)
                 return Value(info=facts.SinkMethod(first.info.code, first.info.bound
                                                   | bound.all_taint()))
-        if (isinstance(func, cst.Name) and last in ("map", "starmap")) or (
-                last in ("map", "imap", "imap_unordered", "starmap") and receiver is not None):
-            first = args.get(0)
-            if first is not None and isinstance(first.info, facts.SinkMethod):
-                # `map(judge.grade, texts)`, `pool.map(judge.grade, texts)`: each item is
-                # passed to the grader
-                rest = Args(args.positional[1:], args.keywords, [], args.spread)
-                self.ctx.sink(self.scope, node, "call", f"`{first.info.code}` ({code}())",
-                              f"passed to grader `{first.info.code}` by `{code}()`",
-                              rest.all_taint() | first.info.bound)
+        at = CALLS_GIVEN_A_FUNCTION.get(last) if isinstance(func, cst.Attribute) or (
+            last in BUILTINS_GIVEN_A_FUNCTION) else None
+        given = args.positional[at] if at is not None and len(args.positional) > at else None
+        if given is not None and isinstance(given.info, facts.SinkMethod):
+            # `map(judge.grade, texts)`, `pool.submit(judge.grade, q, a)`,
+            # `loop.run_in_executor(None, judge.grade, a)`: the rest is passed to the grader
+            rest = Args(args.positional[:at] + args.positional[at + 1:], args.keywords, [],
+                        args.spread)
+            taint = rest.all_taint() | given.info.bound
+            if len(args.positional) == 1 and receiver is not None:
+                taint |= deep(receiver)  # `texts.map(judge.grade)`: the receiver's items
+            self.ctx.sink(self.scope, node, "call", f"`{given.info.code}` ({code}())",
+                          f"passed to grader `{given.info.code}` by `{code}()`", taint)
 
         if isinstance(func, cst.Attribute) and receiver is not None:
             modeled = self.method_call(node, last, receiver, receiver_name, args, dotted)
@@ -559,6 +562,15 @@ class CallMixin:
             if k in names:
                 out = set_field(out, item_key(names.index(k)), v)
         return out
+
+
+# calls that call the function they are given with the rest of their arguments (or with
+# the items of them), by the function's position: a grader's method given to one is called
+CALLS_GIVEN_A_FUNCTION = {"map": 0, "starmap": 0, "imap": 0, "imap_unordered": 0,
+                          "map_async": 0, "starmap_async": 0, "filter": 0, "submit": 0,
+                          "apply": 0, "apply_async": 0, "to_thread": 0,
+                          "run_in_executor": 1}
+BUILTINS_GIVEN_A_FUNCTION = frozenset({"map", "filter", "starmap", "to_thread"})
 
 
 def _own_parameter(value: Value) -> tuple | None:
