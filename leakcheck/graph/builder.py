@@ -90,6 +90,9 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
         self.class_q: str | None = None  # the class whose method this is
         self.loop_exits: list[tuple[list[State], list[State]]] = []
         self.pending_defs: list[tuple[cst.CSTNode, dict[str, Value] | None, str]] = []
+        # what the function given to the library call being evaluated returns, where that
+        # call returns it (``CallMixin.call_given``)
+        self.given_result: Value | None = None
         self.class_scope = False
         self.fn_node: cst.FunctionDef | None = None
         self.grader_factory = False

@@ -111,6 +111,14 @@ class CallMixin:
                     kw_forward)
 
     def e_call(self: FunctionBuilder, node: cst.Call) -> Value:
+        """A call's value; a library call that returns what the function it was given
+        returns (``asyncio.to_thread(f)``, ``map(f, xs)``) has that too (``call_given``)."""
+        outer, self.given_result = self.given_result, None
+        value = self._call(node)
+        given, self.given_result = self.given_result, outer
+        return join(value, given) if given is not None else value
+
+    def _call(self: FunctionBuilder, node: cst.Call) -> Value:
         func = node.func
         dotted = dotted_name(func) or ()
         last = dotted[-1] if dotted else ""
@@ -171,19 +179,7 @@ class CallMixin:
                 bound = Args(args.positional[1:], args.keywords, [], args.spread)
                 return Value(info=facts.SinkMethod(first.info.code, first.info.bound
                                                   | bound.all_taint()))
-        at = CALLS_GIVEN_A_FUNCTION.get(last) if isinstance(func, cst.Attribute) or (
-            last in BUILTINS_GIVEN_A_FUNCTION) else None
-        given = args.positional[at] if at is not None and len(args.positional) > at else None
-        if given is not None and isinstance(given.info, facts.SinkMethod):
-            # `map(judge.grade, texts)`, `pool.submit(judge.grade, q, a)`,
-            # `loop.run_in_executor(None, judge.grade, a)`: the rest is passed to the grader
-            rest = Args(args.positional[:at] + args.positional[at + 1:], args.keywords, [],
-                        args.spread)
-            taint = rest.all_taint() | given.info.bound
-            if len(args.positional) == 1 and receiver is not None:
-                taint |= deep(receiver)  # `texts.map(judge.grade)`: the receiver's items
-            self.ctx.sink(self.scope, node, "call", f"`{given.info.code}` ({code}())",
-                          f"passed to grader `{given.info.code}` by `{code}()`", taint)
+        self.call_given(node, func, last, receiver, args, code)
 
         if isinstance(func, cst.Attribute) and receiver is not None:
             modeled = self.method_call(node, last, receiver, receiver_name, args, dotted)
@@ -204,6 +200,57 @@ class CallMixin:
         if target is not None:
             return self.project_call(node, target, args, code, receiver=receiver)
         return self.unknown_call(node, receiver, args, code)
+
+    def call_given(self: FunctionBuilder, node: cst.Call, func: cst.BaseExpression, last: str,
+                   receiver: Value | None, args: Args, code: str) -> None:
+        """A library call that calls a function it is given: ``map(f, texts)``,
+        ``max(texts, key=f)``, ``pool.submit(f, q, a)``. A grader's method given to it is a
+        grader call on what it is called with; a project function or lambda receives that
+        as its arguments (a call of it here, for linking: ``max(traces, key=lambda t:
+        judge.grade(t))`` leaks through the lambda). The library call's own result is left
+        as an unknown call's."""
+        spec = CALLS_GIVEN_A_FUNCTION.get(last) if isinstance(func, cst.Attribute) or (
+            last in BUILTINS_GIVEN_A_FUNCTION) else None
+        if spec is None:
+            return
+        where, how = spec
+        if where == "key":
+            given = args.keywords.get("key")
+            rest_positional = args.positional
+        elif len(args.positional) > where:
+            given = args.positional[where]
+            rest_positional = args.positional[:where] + args.positional[where + 1:]
+        else:
+            return
+        if given is None:
+            return
+        if how == "rest":
+            keywords = {k: v for k, v in args.keywords.items() if k != "key"}
+            called = Args(rest_positional, keywords, [], args.spread)
+        elif how == "receiver":
+            called = Args([elements(receiver)] if receiver is not None else [], {}, [],
+                          NO_NODES)
+        else:  # the items of the iterables (`nlargest(n, texts, key=f)`: of the second)
+            iterables = rest_positional[1:] if how == "items1" else rest_positional
+            if not iterables and receiver is not None:
+                iterables = [receiver]  # `texts.map(f)`: the receiver's items
+            called = Args([elements(v) for v in iterables], {}, [], args.spread)
+        if isinstance(given.info, facts.SinkMethod):
+            self.ctx.sink(self.scope, node, "call", f"`{given.info.code}` ({code}())",
+                          f"passed to grader `{given.info.code}` by `{code}()`",
+                          called.all_taint() | given.info.bound)
+            return
+        if isinstance(given.info, facts.Partial):
+            called = Args(list(given.info.args) + called.positional,
+                          {**dict(given.info.keywords), **called.keywords}, [], called.spread)
+        elif not isinstance(given.info, facts.FunctionRef):
+            return
+        # a call of its own (a result token apart from the library call's): what the
+        # function returns is the library call's result too, where it returns that
+        result = self.project_call(node, Target("function", given.info.qualname,
+                                                method="<called>"), called, code)
+        if last in RETURNS_WHAT_IT_CALLS:
+            self.given_result = Value(elem=result) if how != "rest" else result
 
     def construct(self: FunctionBuilder, node: cst.Call, target: Target, last: str, args: Args,
                   receiver: Value | None, code: str) -> Value:
@@ -566,11 +613,21 @@ class CallMixin:
 
 # calls that call the function they are given with the rest of their arguments (or with
 # the items of them), by the function's position: a grader's method given to one is called
-CALLS_GIVEN_A_FUNCTION = {"map": 0, "starmap": 0, "imap": 0, "imap_unordered": 0,
-                          "map_async": 0, "starmap_async": 0, "filter": 0, "submit": 0,
-                          "apply": 0, "apply_async": 0, "to_thread": 0,
-                          "run_in_executor": 1}
-BUILTINS_GIVEN_A_FUNCTION = frozenset({"map", "filter", "starmap", "to_thread"})
+CALLS_GIVEN_A_FUNCTION: dict[str, tuple[int | str, str]] = {
+    **dict.fromkeys(("map", "starmap", "imap", "imap_unordered", "map_async", "starmap_async",
+                     "filter", "apply"), (0, "items")),
+    **dict.fromkeys(("submit", "apply_async", "to_thread"), (0, "rest")),
+    "run_in_executor": (1, "rest"),
+    **dict.fromkeys(("max", "min", "sorted", "groupby"), ("key", "items")),
+    **dict.fromkeys(("nlargest", "nsmallest"), ("key", "items1")),
+    "sort": ("key", "receiver"),
+}
+# of those: the ones whose result is what the function returns (or their items)
+RETURNS_WHAT_IT_CALLS = frozenset({"map", "starmap", "imap", "imap_unordered", "map_async",
+                                   "starmap_async", "apply", "submit", "apply_async",
+                                   "to_thread", "run_in_executor"})
+BUILTINS_GIVEN_A_FUNCTION = frozenset({"map", "filter", "starmap", "to_thread", "max", "min",
+                                       "sorted", "nlargest", "nsmallest", "groupby"})
 
 
 def _own_parameter(value: Value) -> tuple | None:
