@@ -92,7 +92,7 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
         self.pending_defs: list[tuple[cst.CSTNode, dict[str, Value] | None, str]] = []
         # what the function given to the library call being evaluated returns, where that
         # call returns it (``CallMixin.call_given``)
-        self.given_result: Value | None = None
+        self.given_result: tuple[Value, bool] | None = None  # (result, all of the result)
         self.class_scope = False
         self.fn_node: cst.FunctionDef | None = None
         self.grader_factory = False

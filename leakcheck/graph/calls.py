@@ -116,7 +116,12 @@ class CallMixin:
         outer, self.given_result = self.given_result, None
         value = self._call(node)
         given, self.given_result = self.given_result, outer
-        return join(value, given) if given is not None else value
+        if given is None:
+            return value
+        result, exact = given
+        # what the function returns is all there is (`list(map(extract_answer, texts))` is
+        # the answers), unless it may be a class (a constructor's value is its instance)
+        return result if exact else join(value, result)
 
     def _call(self: FunctionBuilder, node: cst.Call) -> Value:
         func = node.func
@@ -250,7 +255,8 @@ class CallMixin:
         result = self.project_call(node, Target("function", given.info.qualname,
                                                 method="<called>"), called, code)
         if last in RETURNS_WHAT_IT_CALLS:
-            self.given_result = Value(elem=result) if how != "rest" else result
+            exact = not _capitalized(given.info.qualname.rsplit(".", 1)[-1])
+            self.given_result = (Value(elem=result) if how != "rest" else result, exact)
 
     def construct(self: FunctionBuilder, node: cst.Call, target: Target, last: str, args: Args,
                   receiver: Value | None, code: str) -> Value:
