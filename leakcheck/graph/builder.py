@@ -109,8 +109,8 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
             return self.closure[name]
         if self.globals is not None and name in self.globals:
             value = self.globals[name]
-            if name in self.imported_globals:  # (the import's value has its token)
-                return value
+            if name in self.imported_globals or self.is_module_with_globals(value):
+                return value  # (the import's value has its token; a module's own do)
             if name in self.scan.written_globals or name in self.link_in.shared_globals:
                 return with_sym(value, self.global_base, (attr_key(name),))  # what
             return value  # functions, or importers, wrote into it, too
@@ -328,6 +328,15 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
                         self.eval(el.slice.value)
                 updated = add_elem(base, value)
         self.update_local(base_expr, updated)
+
+    def is_module_with_globals(self, value: Value) -> bool:
+        """Whether ``value`` refers to an imported module that has shared globals
+        (``pkg`` of ``import pkg.m``): changing ``pkg.m.G`` changes that module's ``G``,
+        not a global of this module named ``pkg``."""
+        if not isinstance(value.info, facts.FunctionRef) or not self.link_in.module_globals:
+            return False
+        prefix = value.info.qualname + "."
+        return any(dotted.startswith(prefix) for dotted, _ in self.link_in.module_globals)
 
     def module_global(self, base: Value, attr: str) -> tuple[str, str] | None:
         """(module, name) when ``base.attr`` is an imported module's shared global."""

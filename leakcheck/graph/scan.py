@@ -138,6 +138,11 @@ class ModuleScan:
     # (name, attribute) of containers changed in place through one attribute of a name
     # (`m.G.append(v)`): a module's global when the name is an imported module
     written_attributes: set[tuple[str, str]] = field(default_factory=set)
+    # `import pkg.m` (no alias: it binds `pkg`, and the module is reached as `pkg.m`)
+    dotted_imports: set[str] = field(default_factory=set)
+    # the attribute chains under a name of containers changed in place
+    # (`pkg.m.G.append(v)`: ("pkg", "m", "G")), for modules imported without an alias
+    written_chains: set[tuple[str, ...]] = field(default_factory=set)
 
     def literal_only(self, name: str, attr: bool) -> bool:
         """Attributes and keys are apart: ``sampling_args["thinking"] = {...}`` says nothing
@@ -256,14 +261,21 @@ class _Scanner(cst.CSTVisitor):
     def _written_root(self, target: cst.BaseExpression) -> None:
         root = target
         first: cst.BaseExpression | None = None  # the step right after the root
+        chain: list[str] = []  # the attributes from the root, outermost last
         while isinstance(root, (cst.Attribute, cst.Subscript)):
             first = root
+            if isinstance(root, cst.Attribute):
+                chain.append(root.attr.value)
+            else:
+                chain.clear()  # only what leads to the first subscript names a module
             root = root.value
         if isinstance(root, cst.Name):
             self.out.written_globals.add(root.value)
             if isinstance(first, cst.Attribute):
                 # `m.G.append(v)`, `m.G[k] = v`: G of module m, if m is one
                 self.out.written_attributes.add((root.value, first.attr.value))
+            if len(chain) >= 2:  # `pkg.m.G.append(v)`
+                self.out.written_chains.add((root.value, *reversed(chain)))
 
     def visit_Global(self, node: cst.Global) -> None:
         self.out.written_globals.update(n.name.value for n in node.names)
@@ -343,6 +355,8 @@ def _top_level(module: cst.Module, out: ModuleScan, module_name: str, is_package
                             out.imports[alias.asname.name.value] = target
                         elif isinstance(small, cst.ImportFrom) or "." not in dotted:
                             out.imports[dotted] = target
+                        else:  # `import pkg.m`: reached as `pkg.m.x`
+                            out.dotted_imports.add(dotted)
                 elif isinstance(small, (cst.Assign, cst.AnnAssign)) and small.value is not None:
                     targets = [t.target for t in small.targets] if isinstance(
                         small, cst.Assign) else [small.target]

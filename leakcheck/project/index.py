@@ -86,6 +86,7 @@ class ProjectIndex:
         # and `m.G.append(v)`)
         hits = {mod: [(local, target, self.resolve(target))
                       for local, target in sorted(scan.imports.items())]
+                + [("", dotted, self.resolve(dotted)) for dotted in sorted(scan.dotted_imports)]
                 for mod, scan in self.scans.items()}
         shared: dict[str, set[str]] = {mod: scan.written_globals & scan.top_vars
                                        for mod, scan in self.scans.items()}
@@ -97,6 +98,13 @@ class ProjectIndex:
                 elif hit is not None and hit.kind == "module":
                     shared[hit.name] |= {attr for root, attr in scan.written_attributes
                                          if root == local} & self.scans[hit.name].top_vars
+            for chain in scan.written_chains:  # `import pkg.m`, then `pkg.m.G.append(v)`
+                for i in range(2, len(chain)):
+                    dotted = ".".join(chain[:i])
+                    hit = self.resolve(dotted) if dotted in scan.dotted_imports else None
+                    if hit is not None and hit.kind == "module" and \
+                            chain[i] in self.scans[hit.name].top_vars:
+                        shared[hit.name].add(chain[i])
         result: dict[str, LinkIn] = {}
         for mod in self.scans:
             constants = []
