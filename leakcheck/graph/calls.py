@@ -212,8 +212,8 @@ class CallMixin:
         ``max(texts, key=f)``, ``pool.submit(f, q, a)``. A grader's method given to it is a
         grader call on what it is called with; a project function or lambda receives that
         as its arguments (a call of it here, for linking: ``max(traces, key=lambda t:
-        judge.grade(t))`` leaks through the lambda). The library call's own result is left
-        as an unknown call's."""
+        judge.grade(t))`` leaks through the lambda), and what it returns is the library
+        call's result where that call returns it (``e_call``)."""
         spec = CALLS_GIVEN_A_FUNCTION.get(last) if isinstance(func, cst.Attribute) or (
             last in BUILTINS_GIVEN_A_FUNCTION) else None
         if spec is None:

@@ -135,13 +135,11 @@ class ModuleScan:
     written_globals: set[str] = field(default_factory=set)
     # names bound at the top level by an assignment (what an importer may change in place)
     top_vars: set[str] = field(default_factory=set)
-    # (name, attribute) of containers changed in place through one attribute of a name
-    # (`m.G.append(v)`): a module's global when the name is an imported module
-    written_attributes: set[tuple[str, str]] = field(default_factory=set)
     # `import pkg.m` (no alias: it binds `pkg`, and the module is reached as `pkg.m`)
     dotted_imports: set[str] = field(default_factory=set)
-    # the attribute chains under a name of containers changed in place
-    # (`pkg.m.G.append(v)`: ("pkg", "m", "G")), for modules imported without an alias
+    # the name and attributes leading to a container changed in place (`m.G.append(v)`:
+    # ("m", "G"); `pkg.m.G[k] = v`: ("pkg", "m", "G")): a module's global when what comes
+    # before its last part is an imported module
     written_chains: set[tuple[str, ...]] = field(default_factory=set)
 
     def literal_only(self, name: str, attr: bool) -> bool:
@@ -260,10 +258,8 @@ class _Scanner(cst.CSTVisitor):
 
     def _written_root(self, target: cst.BaseExpression) -> None:
         root = target
-        first: cst.BaseExpression | None = None  # the step right after the root
-        chain: list[str] = []  # the attributes from the root, outermost last
+        chain: list[str] = []  # the attributes from the root, outermost first
         while isinstance(root, (cst.Attribute, cst.Subscript)):
-            first = root
             if isinstance(root, cst.Attribute):
                 chain.append(root.attr.value)
             else:
@@ -271,10 +267,7 @@ class _Scanner(cst.CSTVisitor):
             root = root.value
         if isinstance(root, cst.Name):
             self.out.written_globals.add(root.value)
-            if isinstance(first, cst.Attribute):
-                # `m.G.append(v)`, `m.G[k] = v`: G of module m, if m is one
-                self.out.written_attributes.add((root.value, first.attr.value))
-            if len(chain) >= 2:  # `pkg.m.G.append(v)`
+            if chain:
                 self.out.written_chains.add((root.value, *reversed(chain)))
 
     def visit_Global(self, node: cst.Global) -> None:

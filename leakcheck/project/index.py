@@ -95,16 +95,18 @@ class ProjectIndex:
                 if hit is not None and hit.kind == "var" and local in scan.written_globals:
                     owner, name = hit.name.rsplit(".", 1)
                     shared[owner].add(name)
-                elif hit is not None and hit.kind == "module":
-                    shared[hit.name] |= {attr for root, attr in scan.written_attributes
-                                         if root == local} & self.scans[hit.name].top_vars
-            for chain in scan.written_chains:  # `import pkg.m`, then `pkg.m.G.append(v)`
-                for i in range(2, len(chain)):
+            # `import m as x` then `x.G.append(v)`; `import pkg.m` then `pkg.m.G.append(v)`
+            modules = {local: hit.name for local, _target, hit in hits[mod]
+                       if local and hit is not None and hit.kind == "module"}
+            for chain in scan.written_chains:
+                for i in range(1, len(chain)):
                     dotted = ".".join(chain[:i])
-                    hit = self.resolve(dotted) if dotted in scan.dotted_imports else None
-                    if hit is not None and hit.kind == "module" and \
-                            chain[i] in self.scans[hit.name].top_vars:
-                        shared[hit.name].add(chain[i])
+                    owner = modules.get(dotted) if i == 1 else None
+                    if owner is None and dotted in scan.dotted_imports:
+                        hit = self.resolve(dotted)
+                        owner = hit.name if hit is not None and hit.kind == "module" else None
+                    if owner is not None and chain[i] in self.scans[owner].top_vars:
+                        shared[owner].add(chain[i])
         result: dict[str, LinkIn] = {}
         for mod in self.scans:
             constants = []
