@@ -164,9 +164,9 @@ class Solver:
             return Step(node_span(node), data["message"], data["step"])
         if node[0] == "sym":
             base, path = node[1], node[2]
-            span, what = self.bases.get((base, path[0]) if base[0] == "global" and path
-                                        else base) or self.bases.get(base, (UNKNOWN_SPAN,
-                                                                            "`?`"))
+            span, what = self.bases.get(base, (UNKNOWN_SPAN, "`?`"))
+            if base[0] == "global" and path:  # where this global was first written
+                span, what = self.bases.get((base, path[0]), (span, what))
             part = _path_text(path)
             if base[0] == "param":
                 return Step(span, f"enters {what}{part}", "call")

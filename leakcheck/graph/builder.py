@@ -79,8 +79,12 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
         self.closure = closure or {}
         self.grader = grader  # name of the registered grader this function is, if any
         self.link_in = link_in or LinkIn()
-        self._imported_globals: dict[str, tuple[str, str]] | None = None
-        self._module_globals: dict[str, tuple[str, str]] | None = None
+        self.imported_globals = dict(self.link_in.imported_globals)
+        self._module_globals = dict(self.link_in.module_globals)
+        # modules with shared globals as imported (`pkg.m`), and the packages above them
+        self._global_modules = {dotted.rsplit(".", 1)[0].rsplit(".", k)[0]
+                                for dotted in self._module_globals
+                                for k in range(dotted.count("."))}
         self.state = State()
         self.pc: Nodes = NO_NODES
         self.returns: list[Value] = []
@@ -109,19 +113,14 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
             return self.closure[name]
         if self.globals is not None and name in self.globals:
             value = self.globals[name]
-            if name in self.imported_globals or self.is_module_with_globals(value):
-                return value  # (the import's value has its token; a module's own do)
-            if name in self.scan.written_globals or name in self.link_in.shared_globals:
-                return with_sym(value, self.global_base, (attr_key(name),))  # what
-            return value  # functions, or importers, wrote into it, too
+            if name in self.imported_globals:  # (the import's value has its token)
+                return value
+            if (name in self.scan.written_globals or name in self.link_in.shared_globals) \
+                    and not self.is_module_with_globals(value):
+                # what functions, or importers, wrote into it, too
+                return with_sym(value, self.global_base, (attr_key(name),))
+            return value
         return CLEAN
-
-    @property
-    def imported_globals(self) -> dict[str, tuple[str, str]]:
-        found = self._imported_globals
-        if found is None:
-            found = self._imported_globals = dict(self.link_in.imported_globals)
-        return found
 
     def is_global_here(self, expr: cst.BaseExpression) -> bool:
         """Whether ``expr`` names a module global in this function (declared ``global``,
@@ -330,22 +329,17 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
         self.update_local(base_expr, updated)
 
     def is_module_with_globals(self, value: Value) -> bool:
-        """Whether ``value`` refers to an imported module that has shared globals
-        (``pkg`` of ``import pkg.m``): changing ``pkg.m.G`` changes that module's ``G``,
-        not a global of this module named ``pkg``."""
-        if not isinstance(value.info, facts.FunctionRef) or not self.link_in.module_globals:
-            return False
-        prefix = value.info.qualname + "."
-        return any(dotted.startswith(prefix) for dotted, _ in self.link_in.module_globals)
+        """Whether ``value`` refers to an imported module that has shared globals, or to a
+        package above one (``pkg`` of ``import pkg.m``): changing ``pkg.m.G`` changes that
+        module's ``G``, not a global of this module named ``pkg``."""
+        return isinstance(value.info, facts.FunctionRef) and \
+            value.info.qualname in self._global_modules
 
     def module_global(self, base: Value, attr: str) -> tuple[str, str] | None:
         """(module, name) when ``base.attr`` is an imported module's shared global."""
-        if not isinstance(base.info, facts.FunctionRef) or not self.link_in.module_globals:
+        if not isinstance(base.info, facts.FunctionRef) or not self._module_globals:
             return None
-        found = self._module_globals
-        if found is None:
-            found = self._module_globals = dict(self.link_in.module_globals)
-        return found.get(f"{base.info.qualname}.{attr}")
+        return self._module_globals.get(f"{base.info.qualname}.{attr}")
 
     def store_on_class(self, base: Value, attr: str, value: Value) -> None:
         """``self.x = v``: the attribute is shared by every method of the class (and, at link

@@ -95,16 +95,13 @@ class ProjectIndex:
                 if hit is not None and hit.kind == "var" and local in scan.written_globals:
                     owner, name = hit.name.rsplit(".", 1)
                     shared[owner].add(name)
-            # `import m as x` then `x.G.append(v)`; `import pkg.m` then `pkg.m.G.append(v)`
-            modules = {local: hit.name for local, _target, hit in hits[mod]
-                       if local and hit is not None and hit.kind == "module"}
+            # `import m as x` then `x.G.append(v)`; `import pkg.m` then `pkg.m.G.append(v)`:
+            # modules by the name they are reached through (`x`; `pkg.m`)
+            modules = {local or target: hit.name for local, target, hit in hits[mod]
+                       if hit is not None and hit.kind == "module"}
             for chain in scan.written_chains:
                 for i in range(1, len(chain)):
-                    dotted = ".".join(chain[:i])
-                    owner = modules.get(dotted) if i == 1 else None
-                    if owner is None and dotted in scan.dotted_imports:
-                        hit = self.resolve(dotted)
-                        owner = hit.name if hit is not None and hit.kind == "module" else None
+                    owner = modules.get(".".join(chain[:i]))
                     if owner is not None and chain[i] in self.scans[owner].top_vars:
                         shared[owner].add(chain[i])
         result: dict[str, LinkIn] = {}

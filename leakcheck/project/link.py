@@ -130,12 +130,10 @@ class Linker:
         # tokens whose edges from calls are made (``_materialize``): only those a search
         # from the sinks, a summary or a witness meets
         self._materialized: set[tuple] = set()
-        # recursive SCCs of the call graph: member -> SCC number; SCC -> its members, and
-        # whether its rounds are running or done
+        # recursive SCCs of the call graph: member -> SCC number, and SCC -> its members
         self._scc_of: dict[str, int] = {}
         self._scc_members: list[list[str]] = []
-        self._scc_state: dict[int, str] = {}
-        self._by_caller: dict[str, list[CallSite]] = defaultdict(list)
+        self._scc_started: set[int] = set()  # SCCs whose rounds run or ran
         self._relatives: dict[str, tuple[str, ...]] = {}  # class -> bases and subclasses
         self._mro: dict[str, tuple[str, ...]] = {}
         # members of recursive SCCs whose rounds are done; while a late summary of one is
@@ -735,7 +733,7 @@ class Linker:
         """Link the recursive SCC ``func`` is in, unless its rounds are running or done;
         whether they ran now."""
         scc = self._scc_of.get(func)
-        if scc is None or scc in self._scc_state:
+        if scc is None or scc in self._scc_started:
             return False
         self._link_scc(scc)
         return True
@@ -743,7 +741,7 @@ class Linker:
     def _link_scc(self, scc: int) -> None:
         """The rounds of a recursive SCC: link every call of its members again, with their
         summaries searched again, until a round adds no edge (or ``MAX_SCC_ROUNDS``)."""
-        self._scc_state[scc] = "running"
+        self._scc_started.add(scc)
         members = self._scc_members[scc]
         for _ in range(MAX_SCC_ROUNDS):
             for m in members:  # summaries of this SCC may grow with each round
@@ -755,12 +753,11 @@ class Linker:
             # point that depended on the order sets happen to iterate in
             edges = self._edges_added
             for m in members:
-                for site in self._by_caller.get(m, ()):
+                for site in self.sites_of.get(m, ()):
                     self.link_site(site)
             if self._edges_added == edges:
                 break
         self._recursive_done.update(members)
-        self._scc_state[scc] = "done"
 
     def _class_relatives(self) -> dict[str, tuple[str, ...]]:
         """Each class's bases and subclasses in the project: their methods share ``self``
@@ -785,7 +782,6 @@ class Linker:
         self._relatives = self._class_relatives()
         calls: nx.DiGraph = nx.DiGraph()
         for caller, site in self.sites:
-            self._by_caller[caller].append(site)
             calls.add_node(caller)
             for callee in dict.fromkeys(self.targets(site) or ()):
                 calls.add_edge(caller, callee)
