@@ -187,6 +187,33 @@ def test_escapes_that_name_no_character_are_read_as_none(tmp_path: Path) -> None
     assert [(f.sink.path, f.rule_id) for f in result.findings] == [("rewards.py", "LC101")]
 
 
+def test_a_file_the_pre_filter_fails_on_is_kept_and_the_run_goes_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug in the byte scan of one file must neither end the run nor skip that file:
+    the file is kept (joined to every module) and analyzed as usual."""
+    import leakcheck.pipeline as pipeline
+
+    (tmp_path / "grading.py").write_text(
+        "from judge_sdk import Judge\n\nJUDGE = Judge('m')\n\n\n"
+        "def score(question, text):\n    return JUDGE.grade(question, text)\n")
+    (tmp_path / "rollout.py").write_text(
+        "from grading import score\n\n\n"
+        "def review(message, question):\n"
+        "    return score(question, message.reasoning_content)\n")
+    real = pipeline.file_facts
+
+    def broken(data: bytes, vocab: Vocab):
+        if b"reasoning_content" in data:
+            raise ValueError("a bug")
+        return real(data, vocab)
+
+    monkeypatch.setattr(pipeline, "file_facts", broken)
+    result = check_paths(Options(paths=(str(tmp_path),), jobs=1))
+    assert result.file_errors == ()
+    assert ("grading.py", "LC101") in {(f.sink.path, f.rule_id) for f in result.findings}
+    assert "rollout.py" in result.files
+
+
 def test_skipped_files_are_checked_and_counted() -> None:
     result = check_paths(Options(paths=(str(SHARED),)))
     assert "kernels.py" in result.files and "lonely_reward.py" in result.files
