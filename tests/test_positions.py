@@ -69,6 +69,39 @@ def test_walk_scan_equals_visitor_scan() -> None:
         assert scan.scan_module(module, vocab, "m") == _old_scan(module, vocab)
 
 
+def _visitor(*names: str) -> tuple[cst.CSTVisitor, type]:
+    """A libcst visitor recording the nodes of the given types it meets, in order, and a
+    plain class with the same handlers for ``walk``."""
+    def record(self, node: cst.CSTNode) -> None:
+        self.seen.append(node)
+
+    handlers = {f"visit_{n}": record for n in names}
+    return (type("Libcst", (cst.CSTVisitor,), dict(handlers)),
+            type("Plain", (), dict(handlers)))
+
+
+# statement and expression nodes (what the scanner and the builder look for), leaves (names,
+# strings), and trivia (commas, whitespace): walk prunes trivia and leaves unless asked for them
+WALK_CASES = [("Call", "Assign", "FunctionDef", "Return", "Dict", "Lambda", "ClassDef"),
+              ("Name", "SimpleString", "Attribute", "Subscript", "FormattedString"),
+              ("Comma", "SimpleWhitespace", "Name"), ("Param", "Arg", "Index", "Decorator")]
+
+
+@pytest.mark.parametrize("names", WALK_CASES, ids="-".join)
+def test_walk_meets_every_node_libcst_visits(names: tuple[str, ...]) -> None:
+    libcst_visitor, plain = _visitor(*names)
+    for _path, module in MODULES[::3]:
+        expected = libcst_visitor()
+        expected.seen = []
+        module.visit(expected)
+        for kind in (libcst_visitor, plain):  # a CSTVisitor subclass too (the scanner is)
+            mine = kind()
+            mine.seen = []
+            scan.walk(module, mine)
+            # the same nodes, each once (walk goes by field order, libcst by source order)
+            assert sorted(map(id, mine.seen)) == sorted(map(id, expected.seen))
+
+
 STRING_CASES = [
     '"plain"', "'single'", '"""triple\nquoted"""', "r'\\d+\\s'", "b'bytes\\x00'", "rb'\\n'",
     '"esc\\t\\u00e9\\N{BULLET}"', "u'unicode'", '"a" "b"', '"a" \'b\' """c"""', "b'a' b'b'",
