@@ -12,9 +12,15 @@ identical to libcst's (``tests/test_positions.py`` compares them on every fixtur
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import re
+import threading
+from typing import Any
 
 import libcst as cst
+from libcst._nodes.base import CSTNode
+from libcst._nodes.expression import _BaseParenthesizedNode
 from libcst._nodes.internal import CodegenState
 from libcst.metadata import CodePosition, CodeRange
 
@@ -140,11 +146,140 @@ class _State(CodegenState):
 
     def record_syntactic_position(self, node: cst.CSTNode, *,  # type: ignore[override]
                                   start_node: cst.CSTNode | None = None,
-                                  end_node: cst.CSTNode | None = None) -> _Record:
+                                  end_node: cst.CSTNode | None = None) -> _Record | _Skip:
+        if node.__class__ in TRIVIA:  # (an operator's range without its whitespace)
+            return _SKIP
         return _Record(self, node, start_node, end_node)
 
 
+class _Skip:
+    """The syntactic range of a trivia node, not kept."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+_SKIP = _Skip()
+
+
+def _is_trivia(cls: type) -> bool:
+    """Whitespace, comments, punctuation and operators: what no graph node is made of. A
+    closing parenthesis and ``*`` of ``import *`` end statements' syntactic ranges, so they
+    keep theirs."""
+    if cls in (cst.RightParen, cst.ImportStar):
+        return False
+    if cls in (cst.SimpleWhitespace, cst.ParenthesizedWhitespace, cst.Newline,
+               cst.TrailingWhitespace, cst.EmptyLine, cst.Comment):
+        return True
+    return dataclasses.is_dataclass(cls) and all(
+        f.name.startswith("whitespace") for f in dataclasses.fields(cls))
+
+
+TRIVIA: frozenset[type] = frozenset(
+    c for c in vars(cst).values() if isinstance(c, type) and issubclass(c, CSTNode)
+    and not inspect.isabstract(c) and _is_trivia(c))
+
+_ORIGINAL_CODEGEN = CSTNode._codegen
+_ORIGINAL_PARENTHESIZE = _BaseParenthesizedNode._parenthesize
+
+
+class _Parenthesized:
+    """``_parenthesize`` without a generator: the parentheses around an expression, and its
+    syntactic range inside them."""
+
+    __slots__ = ("node", "start", "state")
+
+    def __init__(self, node: _BaseParenthesizedNode, state: _State) -> None:
+        self.node = node
+        self.state = state
+
+    def __enter__(self) -> None:
+        state = self.state
+        for lpar in self.node.lpar:
+            lpar._codegen(state)
+        self.start = (state.line, state.column)
+
+    def __exit__(self, *exc: object) -> None:
+        state = self.state
+        start = self.start
+        state.computed[id(self.node)] = (start[0], start[1], state.line, state.column)
+        for rpar in self.node.rpar:
+            rpar._codegen(state)
+
+
+def _codegen(self: CSTNode, state: CodegenState, **kwargs: Any) -> None:
+    """``CSTNode._codegen`` for this module's pass: a trivia node only adds its text (no
+    range is kept for it), any other node records its range without two method calls."""
+    if state.__class__ is not _State:
+        _ORIGINAL_CODEGEN(self, state, **kwargs)
+        return
+    cls = self.__class__
+    if cls is cst.SimpleWhitespace:  # two in five nodes
+        state.add_token(self.value)  # type: ignore[attr-defined]
+        return
+    if cls in TRIVIA:
+        self._codegen_impl(state, **kwargs)
+        return
+    if cls is cst.Name and not self.lpar and not self.rpar:  # type: ignore[attr-defined]
+        value = self.value  # type: ignore[attr-defined]
+        line, column = state.line, state.column  # type: ignore[attr-defined]
+        state.tokens.append(value)
+        state.column = end = column + len(value)  # type: ignore[attr-defined]
+        state.computed[id(self)] = (line, column, line, end)  # type: ignore[attr-defined]
+        return
+    line, column = state.line, state.column  # type: ignore[attr-defined]
+    self._codegen_impl(state, **kwargs)
+    computed = state.computed  # type: ignore[attr-defined]
+    key = id(self)
+    if key not in computed:  # a syntactic position recorded inside wins
+        computed[key] = (line, column, state.line, state.column)  # type: ignore[attr-defined]
+
+
+def _parenthesize(self: _BaseParenthesizedNode, state: CodegenState) -> Any:
+    if state.__class__ is not _State:
+        return _ORIGINAL_PARENTHESIZE(self, state)
+    return _Parenthesized(self, state)  # type: ignore[arg-type]
+
+
+class _FastCodegen:
+    """While any pass of this module runs, libcst's codegen of every node goes through
+    ``_codegen`` and ``_parenthesize`` above (half of the pass's time was libcst's
+    per-node bookkeeping: two hooks, a generator per expression). Both hand any other
+    ``CodegenState`` to libcst's own methods, so other code using libcst meanwhile (another
+    thread) sees no difference; a pass that finds them already restored takes libcst's
+    path, which records the same ranges (and the trivia's too)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.active = 0
+
+    def __enter__(self) -> None:
+        with self.lock:
+            self.active += 1
+            if self.active == 1:
+                CSTNode._codegen = _codegen  # type: ignore[method-assign]
+                _BaseParenthesizedNode._parenthesize = _parenthesize  # type: ignore[method-assign]
+
+    def __exit__(self, *exc: object) -> None:
+        with self.lock:
+            self.active -= 1
+            if self.active == 0:
+                CSTNode._codegen = _ORIGINAL_CODEGEN  # type: ignore[method-assign]
+                _BaseParenthesizedNode._parenthesize = _ORIGINAL_PARENTHESIZE  # type: ignore[method-assign]
+
+
+_FAST = _FastCodegen()
+
+
 def positions(module: cst.Module) -> Positions:
+    """The range of every node but trivia (``TRIVIA``), as libcst's ``PositionProvider``
+    gives it, and the module's code."""
     state = _State(module)
-    module._codegen(state)
+    with _FAST:
+        module._codegen(state)
     return Positions(state.computed, "".join(state.tokens))
