@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 import networkx as nx
 
+from leakcheck.graph.nodetypes import EXPRESSIONS
 from leakcheck.graph.regex import RegexReader
 from leakcheck.graph.values import NodeId, Nodes, Value
 from leakcheck.positions import Positions
@@ -153,7 +154,7 @@ class ModuleContext:
         generation pass per snippet (most of them are expressions). Only where the two are
         the same: an expression without parentheses of its own (the range is inside them)
         and not a starred element (its comma is outside)."""
-        if not isinstance(node, cst.BaseExpression) or getattr(node, "lpar", None) or \
+        if type(node) not in EXPRESSIONS or getattr(node, "lpar", None) or \
                 isinstance(node, cst.StarredElement):
             return None
         return self.positions.text(node)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from leakcheck.graph import facts
+from leakcheck.graph.nodetypes import EXPRESSIONS
 from leakcheck.graph.scan import const_key, is_literal, string_value, subscript_key
 from leakcheck.graph.values import (
     CLEAN,
@@ -80,7 +81,7 @@ class ExprMixin:
     def children_taint(self: FunctionBuilder, node: cst.CSTNode) -> Nodes:
         out: set = set()
         for child in node.children:
-            if isinstance(child, cst.BaseExpression):
+            if type(child) in EXPRESSIONS:
                 out |= deep(self.eval(child))
             else:
                 out |= self.children_taint(child)

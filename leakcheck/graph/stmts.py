@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from leakcheck.graph import facts
+from leakcheck.graph.nodetypes import SMALL_STATEMENTS
 from leakcheck.graph.scan import dotted_name, is_literal
 from leakcheck.graph.state import State, merge
 from leakcheck.graph.values import (
@@ -43,7 +44,7 @@ class StmtMixin:
     def exec_stmt(self: FunctionBuilder, stmt: cst.CSTNode) -> bool:
         if isinstance(stmt, cst.SimpleStatementLine):
             return all(self.exec_small(small) for small in stmt.body)
-        if isinstance(stmt, cst.BaseSmallStatement):  # the body of `def f(): ...`
+        if type(stmt) in SMALL_STATEMENTS:  # the body of `def f(): ...`
             return self.exec_small(stmt)
         handler = getattr(self, "s_" + type(stmt).__name__, None)
         if handler is None:
