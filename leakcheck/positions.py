@@ -13,7 +13,6 @@ identical to libcst's (``tests/test_positions.py`` compares them on every fixtur
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import re
 import threading
 from typing import Any
@@ -23,6 +22,8 @@ from libcst._nodes.base import CSTNode
 from libcst._nodes.expression import _BaseParenthesizedNode
 from libcst._nodes.internal import CodegenState
 from libcst.metadata import CodePosition, CodeRange
+
+from leakcheck.graph.nodetypes import NODE_CLASSES
 
 _NEWLINE = re.compile(r"\r\n?|\n")
 
@@ -180,9 +181,7 @@ def _is_trivia(cls: type) -> bool:
         f.name.startswith("whitespace") for f in dataclasses.fields(cls))
 
 
-TRIVIA: frozenset[type] = frozenset(
-    c for c in vars(cst).values() if isinstance(c, type) and issubclass(c, CSTNode)
-    and not inspect.isabstract(c) and _is_trivia(c))
+TRIVIA: frozenset[type] = frozenset(c for c in NODE_CLASSES if _is_trivia(c))
 
 _ORIGINAL_CODEGEN = CSTNode._codegen
 _ORIGINAL_PARENTHESIZE = _BaseParenthesizedNode._parenthesize
