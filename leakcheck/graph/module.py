@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import libcst as cst
+import networkx as nx
 
 from leakcheck.graph.builder import FunctionBuilder, LinkIn
 from leakcheck.graph.context import ModuleContext
@@ -24,6 +25,9 @@ def build_module(module: cst.Module, path: str, positions: Positions,
     # functions read module globals at call time: analyze them against the final state
     top.run_pending()
     _library_graders(ctx, scan)
+    clear = getattr(nx, "_clear_cache", None)  # edges were added on the dicts directly
+    if clear is not None:
+        clear(ctx.graph)
     return ctx
 
 
