@@ -125,7 +125,7 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
     def is_global_here(self, expr: cst.BaseExpression) -> bool:
         """Whether ``expr`` names a module global in this function (declared ``global``,
         already written, or bound at module level and not here)."""
-        if self.globals is None or not isinstance(expr, cst.Name):
+        if self.globals is None or type(expr) is not cst.Name:
             return False
         name = expr.value
         return name in self.declared_globals or name in self.written_globals or (
@@ -234,25 +234,24 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
 
     def bind_target(self, target: cst.BaseExpression, value: Value, at: cst.CSTNode,
                     literal: bool) -> None:
-        if isinstance(target, cst.Name):
+        if type(target) is cst.Name:
             self.bind_name(target.value, value, target, literal)
-        elif isinstance(target, (cst.Tuple, cst.List)):
+        elif type(target) in (cst.Tuple, cst.List):
             elements_ = target.elements
             n = len(elements_)
-            star = next((i for i, e in enumerate(elements_) if isinstance(
-                e, cst.StarredElement)), None)
+            star = next((i for i, e in enumerate(elements_) if type(e) is cst.StarredElement), None)
             for i, el in enumerate(elements_):
-                if isinstance(el, cst.StarredElement):
+                if type(el) is cst.StarredElement:
                     self.bind_target(el.value, Value(shape=value.shape, elem=elements(value)),
                                      el, literal)
                     continue
                 key = i if star is None or i < star else i - n
                 self.bind_target(el.value, self.index_value(value, key, el.value), el.value,
                                  literal)
-        elif isinstance(target, cst.StarredElement):
+        elif type(target) is cst.StarredElement:
             self.bind_target(target.value, Value(shape=value.shape, elem=elements(value)), at,
                              literal)
-        elif isinstance(target, (cst.Attribute, cst.Subscript)):
+        elif type(target) in (cst.Attribute, cst.Subscript):
             self.store(target, value, at, literal)
         else:
             self.unknown_expr(target)
@@ -270,18 +269,18 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
         name) and every constant key on the way (``data.batch["token_level_scores"]``)."""
         words: list[str] = []
         cur: cst.BaseExpression = target
-        while isinstance(cur, cst.Subscript):
+        while type(cur) is cst.Subscript:
             for el in cur.slice:
-                if isinstance(el.slice, cst.Index):
+                if type(el.slice) is cst.Index:
                     key = const_key(el.slice.value)
                     if key is not None:
                         words[:0] = split_words(key)
             cur = cur.value
-        if isinstance(cur, cst.Attribute):
+        if type(cur) is cst.Attribute:
             words[:0] = split_words(cur.attr.value)
-        elif isinstance(cur, cst.Name):
+        elif type(cur) is cst.Name:
             words[:0] = split_words(cur.value)
-        elif isinstance(cur, cst.Call):
+        elif type(cur) is cst.Call:
             name = dotted_name(cur.func)
             if name:
                 words[:0] = split_words(name[-1])
@@ -298,21 +297,21 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
             self.ctx.sink(self.scope, at, "store", f"`{name}`",
                           f"stored into reward container `{name}`", deep(value))
         # a reasoning-named key or attribute holds reasoning whatever is stored in it
-        if isinstance(target, cst.Attribute):
+        if type(target) is cst.Attribute:
             key_name: str | None = target.attr.value
         else:
             key_name = subscript_key(target)
         if key_name is not None and not literal and self.ctx.vocab.name_source_kind(key_name):
             value = self.read_source(target, key_name, CLEAN, value,
-                                     attr=isinstance(target, cst.Attribute))
+                                     attr=type(target) is cst.Attribute)
         base_expr = target.value
         base = self.eval(base_expr)
-        if isinstance(target, cst.Attribute):
+        if type(target) is cst.Attribute:
             self.store_on_class(base, target.attr.value, value)
             updated = set_field(base, attr_key(target.attr.value), value)
         else:
             sl = target.slice[0].slice if len(target.slice) == 1 else None
-            if isinstance(sl, cst.Index):
+            if type(sl) is cst.Index:
                 idx = self.eval(sl.value)
                 from leakcheck.graph import facts
 
@@ -323,7 +322,7 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
                     updated = add_elem(base, add_shape(value, deep(idx)))
             else:
                 for el in target.slice:
-                    if isinstance(el.slice, cst.Index):
+                    if type(el.slice) is cst.Index:
                         self.eval(el.slice.value)
                 updated = add_elem(base, value)
         self.update_local(base_expr, updated)
@@ -368,13 +367,13 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
         if annotation is None:
             return None
         expr = annotation.annotation
-        if isinstance(expr, cst.SimpleString):
+        if type(expr) is cst.SimpleString:
             try:
                 expr = cst.parse_expression(str(string_value(expr)))
             except Exception:
                 return None
         for node in _walk_expr(expr):
-            if isinstance(node, (cst.Name, cst.Attribute)):
+            if type(node) in (cst.Name, cst.Attribute):
                 dotted = dotted_name(node)
                 if not dotted or dotted[-1] in ("Optional", "Union", "None"):
                     continue
@@ -392,7 +391,7 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
         method and function too; one reached through another attribute
         (``self.state.env[k] = v``: an object's state, not a container of the class) is
         written back here only (``through_attribute``)."""
-        if isinstance(base_expr, cst.Name):
+        if type(base_expr) is cst.Name:
             name = base_expr.value
             if not through_attribute and self.is_global_here(base_expr):
                 self.written_globals.add(name)  # a module global mutated in place
@@ -400,7 +399,7 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
             if self.globals is None or name in self.state.env or name in self.closure or (
                     name in self.globals):
                 self.state.env[name] = updated
-        elif isinstance(base_expr, cst.Attribute):
+        elif type(base_expr) is cst.Attribute:
             owner = self.eval(base_expr.value)
             if not through_attribute:
                 self.store_on_class(owner, base_expr.attr.value, updated)
@@ -410,7 +409,7 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
                                                          updated),
                               through_attribute=through_attribute or not self.is_global_here(
                                   base_expr.value))
-        elif isinstance(base_expr, cst.Subscript) and len(base_expr.slice) == 1:
+        elif type(base_expr) is cst.Subscript and len(base_expr.slice) == 1:
             key = subscript_key(base_expr)
             owner = self.eval(base_expr.value)
             if key is not None:
@@ -488,7 +487,7 @@ def _own_param_of(value: Value) -> tuple | None:
 
 def _walk_expr(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     yield node
-    if isinstance(node, cst.Attribute):
+    if type(node) is cst.Attribute:
         return  # a dotted name is one reference
     for child in node.children:
         yield from _walk_expr(child)

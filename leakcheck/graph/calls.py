@@ -129,11 +129,11 @@ class CallMixin:
         last = dotted[-1] if dotted else ""
         receiver: Value | None = None
         receiver_name: str | None = None
-        if isinstance(func, cst.Attribute):
+        if type(func) is cst.Attribute:
             receiver = self.eval(func.value)
             inner = dotted_name(func.value)
             receiver_name = inner[-1] if inner else None
-        elif not isinstance(func, cst.Name):
+        elif type(func) is not cst.Name:
             receiver = self.eval(func)
         args = self.eval_args(node)
         vocab = self.ctx.vocab
@@ -147,8 +147,8 @@ class CallMixin:
             return CLEAN  # a process reward model: the sanctioned signal
         is_grader = bool(last) and (vocab.is_grader_call_name(last) or
                                     vocab.user_grader(dotted, qualname))
-        held = self.lookup(func.value).info if isinstance(func, cst.Name) else (
-            receiver.info if receiver is not None and not isinstance(func, cst.Attribute)
+        held = self.lookup(func.value).info if type(func) is cst.Name else (
+            receiver.info if receiver is not None and type(func) is not cst.Attribute
             else None)
         if is_grader:
             self.ctx.sink(self.scope, node, "call", f"`{code}()`",
@@ -174,7 +174,7 @@ class CallMixin:
                 return self.project_call(node, target, args, code, from_grader=True,
                                          receiver=receiver)
             return self.unknown_call(node, receiver, args, code, from_grader=True)
-        if (isinstance(func, cst.Name) and last == "partial") or dotted == ("functools",
+        if (type(func) is cst.Name and last == "partial") or dotted == ("functools",
                                                                           "partial"):
             first = args.get(0)
             if first is not None and isinstance(first.info, facts.FunctionRef):
@@ -186,11 +186,11 @@ class CallMixin:
                                                   | bound.all_taint()))
         self.call_given(node, func, last, receiver, args, code)
 
-        if isinstance(func, cst.Attribute) and receiver is not None:
+        if type(func) is cst.Attribute and receiver is not None:
             modeled = self.method_call(node, last, receiver, receiver_name, args, dotted)
             if modeled is not None:
                 return modeled
-        elif isinstance(func, cst.Name):
+        elif type(func) is cst.Name:
             modeled = self.builtin_call(node, last, args)
             if modeled is not None:
                 return modeled
@@ -214,7 +214,7 @@ class CallMixin:
         as its arguments (a call of it here, for linking: ``max(traces, key=lambda t:
         judge.grade(t))`` leaks through the lambda), and what it returns is the library
         call's result where that call returns it (``e_call``)."""
-        spec = CALLS_GIVEN_A_FUNCTION.get(last) if isinstance(func, cst.Attribute) or (
+        spec = CALLS_GIVEN_A_FUNCTION.get(last) if type(func) is cst.Attribute or (
             last in BUILTINS_GIVEN_A_FUNCTION) else None
         if spec is None:
             return
@@ -273,7 +273,7 @@ class CallMixin:
                     args: Args) -> tuple[Target | None, Args]:
         """What a call may refer to in the project (resolved at link time), and the
         arguments it receives (a partial's bound arguments come first)."""
-        if isinstance(func, cst.Name):
+        if type(func) is cst.Name:
             info = self.lookup(func.value).info
             if isinstance(info, facts.FunctionRef):
                 return Target("function", info.qualname), args
@@ -290,10 +290,10 @@ class CallMixin:
             if len(made) == 1:  # `f = make_filter(); f(x)`: what the factory returns
                 return Target("returned", "", via=made[0]), args
             return None, args
-        if not isinstance(func, cst.Attribute) or receiver is None:
+        if type(func) is not cst.Attribute or receiver is None:
             return None, args
         name = func.attr.value
-        if isinstance(func.value, cst.Call) and isinstance(func.value.func, cst.Name) and \
+        if type(func.value) is cst.Call and type(func.value.func) is cst.Name and \
                 func.value.func.value == "super" and self.class_q is not None:
             return Target("super", self.class_q, name), args
         for base, path in receiver.syms:
@@ -449,7 +449,7 @@ class CallMixin:
                     receiver_name: str | None, args: Args,
                     dotted: tuple[str, ...]) -> Value | None:
         func = node.func
-        assert isinstance(func, cst.Attribute)
+        assert type(func) is cst.Attribute
         base_expr = func.value
         if len(dotted) == 2 and self.module_alias(dotted[0]) in RE_MODULES:
             return self.regex_call(node, method, None, args)
@@ -665,14 +665,14 @@ def merge_sites(a: CallSite, b: CallSite) -> CallSite:
 def own_name(node: cst.BaseExpression) -> str | None:
     """The name a decoded value goes by: ``prompt_ids``, ``batch["prompts"]`` -> prompts,
     ``out[:, n:]`` -> out, ``ids.tolist()`` -> ids."""
-    if isinstance(node, cst.Name):
+    if type(node) is cst.Name:
         return node.value
-    if isinstance(node, cst.Attribute):
+    if type(node) is cst.Attribute:
         return node.attr.value
-    if isinstance(node, cst.Subscript):
+    if type(node) is cst.Subscript:
         key = subscript_key(node)
         return key if key is not None else own_name(node.value)
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+    if type(node) is cst.Call and type(node.func) is cst.Attribute:
         return own_name(node.func.value)
     return None
 

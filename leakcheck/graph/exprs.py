@@ -45,19 +45,19 @@ class UnhandledSyntax(Exception):
 
 def literal_value(node: cst.BaseExpression) -> object:
     try:
-        if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+        if type(node) in (cst.SimpleString, cst.ConcatenatedString):
             return string_value(node)
-        if isinstance(node, cst.Integer):
+        if type(node) is cst.Integer:
             return int(node.value.replace("_", ""), 0)
-        if isinstance(node, cst.Float):
+        if type(node) is cst.Float:
             return float(node.value.replace("_", ""))
-        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        if type(node) is cst.UnaryOperation and type(node.operator) is cst.Minus:
             inner = literal_value(node.expression)
             if isinstance(inner, (int, float)) and not isinstance(inner, bool):
                 return -inner
     except (ValueError, SyntaxError):
         pass
-    if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
+    if type(node) is cst.Name and node.value in ("True", "False", "None"):
         return {"True": True, "False": False, "None": None}[node.value]
     return _NOT_CONST
 
@@ -101,7 +101,7 @@ class ExprMixin:
                   node: cst.FormattedString | cst.TemplatedString) -> Value:
         out: Nodes = NO_NODES
         for part in node.parts:
-            if isinstance(part, (cst.FormattedStringExpression, cst.TemplatedStringExpression)):
+            if type(part) in (cst.FormattedStringExpression, cst.TemplatedStringExpression):
                 out |= deep(self.eval(part.expression))
                 if part.format_spec:
                     for spec in part.format_spec:
@@ -167,13 +167,13 @@ class ExprMixin:
         if len(node.slice) != 1:
             idx_taint: Nodes = NO_NODES
             for el in node.slice:
-                if isinstance(el.slice, cst.Index):
+                if type(el.slice) is cst.Index:
                     idx_taint |= deep(self.eval(el.slice.value))
             return read(base, None, idx_taint)
         sl = node.slice[0].slice
-        if isinstance(sl, cst.Slice):
+        if type(sl) is cst.Slice:
             return self.slice_of(node, base, sl)
-        assert isinstance(sl, cst.Index)
+        assert type(sl) is cst.Index
         idx = self.eval(sl.value)
         return self.index_of(node, base, idx)
 
@@ -257,7 +257,7 @@ class ExprMixin:
     # -- operators -----------------------------------------------------------------
     def e_binop(self: FunctionBuilder, node: cst.BinaryOperation) -> Value:
         left, right = self.eval(node.left), self.eval(node.right)
-        if isinstance(node.operator, cst.Add):
+        if type(node.operator) is cst.Add:
             lt, rt = left.info, right.info
             if isinstance(lt, facts.TagPos) and not lt.after and self.is_tag_len(rt, lt.tag):
                 return Value(shape=left.shape | right.shape, info=facts.TagPos(lt.tag, True))
@@ -266,10 +266,10 @@ class ExprMixin:
             ls, rs = facts.const_str(lt), facts.const_str(rt)
             if ls is not None and rs is not None:
                 return Value(info=facts.Const(ls + rs))
-            if isinstance(node.left, (cst.List, cst.Tuple)) or isinstance(
-                    node.right, (cst.List, cst.Tuple)):
+            if type(node.left) in (cst.List, cst.Tuple) or \
+                    type(node.right) in (cst.List, cst.Tuple):
                 return join(_as_collection(left), _as_collection(right))
-        if isinstance(node.operator, cst.Multiply) and isinstance(node.left, cst.List):
+        if type(node.operator) is cst.Multiply and type(node.left) is cst.List:
             return Value(shape=deep(right), elem=elements(left))
         return whole(deep(left) | deep(right))
 
@@ -285,7 +285,7 @@ class ExprMixin:
         if value is not _NOT_CONST:
             return Value(info=facts.Const(value))
         value = self.eval(node.expression)
-        if isinstance(node.operator, cst.Not):
+        if type(node.operator) is cst.Not:
             return whole(value.shape)  # truthiness: `not completions` asks whether it is empty
         return whole(deep(value))
 
@@ -298,7 +298,7 @@ class ExprMixin:
         out: Nodes = NO_NODES
         for comp in node.comparisons:
             right = self.eval(comp.comparator)
-            if isinstance(comp.operator, (cst.Is, cst.IsNot)):
+            if type(comp.operator) in (cst.Is, cst.IsNot):
                 out |= left.shape | right.shape  # identity, not contents: `xs is None`
             else:
                 out |= deep(left) | deep(right)
@@ -314,7 +314,7 @@ class ExprMixin:
     def e_named(self: FunctionBuilder, node: cst.NamedExpr) -> Value:
         value = self.eval(node.value)
         self.bind_target(node.target, value, node, literal=is_literal(node.value))
-        return self.lookup(node.target.value) if isinstance(node.target, cst.Name) else value
+        return self.lookup(node.target.value) if type(node.target) is cst.Name else value
 
     def e_await(self: FunctionBuilder, node: cst.Await) -> Value:
         return self.eval(node.expression)
@@ -322,7 +322,7 @@ class ExprMixin:
     def e_yield(self: FunctionBuilder, node: cst.Yield) -> Value:
         if node.value is not None:
             value = self.eval(node.value)  # type: ignore[arg-type]
-            if isinstance(node.value, cst.From):
+            if type(node.value) is cst.From:
                 value = elements(value)
             self.record_return(node, value, yielded=True)
         return CLEAN
@@ -338,7 +338,7 @@ class ExprMixin:
         items: list[Value] = []
         spread: list[Value] = []
         for el in node.elements:
-            if isinstance(el, cst.StarredElement):
+            if type(el) is cst.StarredElement:
                 spread.append(self.eval(el.value))
             else:
                 items.append(self.eval(el.value))
@@ -347,7 +347,7 @@ class ExprMixin:
             elem = None
         shape = frozenset().union(*(s.shape for s in spread)) if spread else NO_NODES
         fields: list[tuple[str, Value]] = []
-        if not spread and not isinstance(node, cst.Set):
+        if not spread and type(node) is not cst.Set:
             # every position is known, clean ones included: `(answer, reasoning)[0]` is clean
             n = len(items)
             for i, v in enumerate(items):
@@ -360,7 +360,7 @@ class ExprMixin:
     def e_dict(self: FunctionBuilder, node: cst.Dict) -> Value:
         out = CLEAN
         for el in node.elements:
-            if isinstance(el, cst.StarredDictElement):
+            if type(el) is cst.StarredDictElement:
                 spread = self.eval(el.value)
                 out = join(out, Value(shape=spread.shape, elem=spread.elem, fields=spread.fields))
                 continue
@@ -389,11 +389,11 @@ class ExprMixin:
                 for cond in comp.ifs:
                     cond_taint |= self.condition(cond.test)
             with self.under(cond_taint):
-                if isinstance(node, cst.DictComp):
+                if type(node) is cst.DictComp:
                     key, value = self.eval(node.key), self.eval(node.value)
                     item = Value(shape=deep(key), elem=None) if key.shape else CLEAN
                     item = join(value, item)
-                elif isinstance(node, cst.StarredDictComp):
+                elif type(node) is cst.StarredDictComp:
                     item = join(elements(self.eval(node.value)), CLEAN)  # {**d for d in ds}
                 else:
                     item = self.eval(node.elt)  # type: ignore[attr-defined]
@@ -409,13 +409,13 @@ def _matches_chain(node: cst.CSTNode, chain: tuple[str, ...]) -> bool:
     subscript by that constant key (SGLang ``output["text"]``)."""
     cur = node
     for i, part in enumerate(reversed(chain)):
-        subscript = isinstance(cur, cst.Subscript) and (
+        subscript = type(cur) is cst.Subscript and (
             part == "[]" or (part.startswith("[") and subscript_key(cur) == part[2:-2]))
-        attribute = isinstance(cur, cst.Attribute) and cur.attr.value == part
+        attribute = type(cur) is cst.Attribute and cur.attr.value == part
         if subscript or attribute:
             cur = cur.value  # type: ignore[union-attr]
             continue
-        return isinstance(cur, cst.Name) and cur.value == part and i == len(chain) - 1
+        return type(cur) is cst.Name and cur.value == part and i == len(chain) - 1
     return True
 
 

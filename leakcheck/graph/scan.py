@@ -28,15 +28,15 @@ def dotted_name(node: cst.BaseExpression) -> tuple[str, ...] | None:
     parts: list[str] = []
     cur: cst.BaseExpression = node
     while True:
-        if isinstance(cur, cst.Name):
+        if type(cur) is cst.Name:
             parts.append(cur.value)
             return tuple(reversed(parts))
-        if isinstance(cur, cst.Attribute):
+        if type(cur) is cst.Attribute:
             parts.append(cur.attr.value)
             cur = cur.value
-        elif isinstance(cur, cst.Call):
+        elif type(cur) is cst.Call:
             cur = cur.func
-        elif isinstance(cur, cst.Subscript):
+        elif type(cur) is cst.Subscript:
             cur = cur.value
         else:
             return tuple(reversed(parts)) if parts else None
@@ -49,14 +49,14 @@ def is_literal(node: cst.BaseExpression | None) -> bool:
     if isinstance(node, (cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary,
                          cst.ConcatenatedString, cst.Ellipsis)):
         return True
-    if isinstance(node, cst.Name):
+    if type(node) is cst.Name:
         return node.value in ("True", "False", "None")
-    if isinstance(node, cst.UnaryOperation):
+    if type(node) is cst.UnaryOperation:
         return is_literal(node.expression)
-    if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
-        return all(isinstance(e, cst.Element) and is_literal(e.value) for e in node.elements)
-    if isinstance(node, cst.Dict):
-        return all(isinstance(e, cst.DictElement) and is_literal(e.key) and is_literal(e.value)
+    if type(node) in (cst.List, cst.Tuple, cst.Set):
+        return all(type(e) is cst.Element and is_literal(e.value) for e in node.elements)
+    if type(node) is cst.Dict:
+        return all(type(e) is cst.DictElement and is_literal(e.key) and is_literal(e.value)
                    for e in node.elements)
     return False
 
@@ -76,10 +76,10 @@ def _string_literal(text: str) -> str | bytes:
 def string_value(node: cst.SimpleString | cst.ConcatenatedString) -> str | bytes | None:
     """``node.evaluated_value`` (libcst's, for a plain or implicitly concatenated string):
     None when a part is an f-string."""
-    if isinstance(node, cst.SimpleString):
+    if type(node) is cst.SimpleString:
         return _string_literal(node.value)
     left, right = node.left, node.right
-    if isinstance(left, cst.FormattedString) or isinstance(right, cst.FormattedString):
+    if type(left) is cst.FormattedString or type(right) is cst.FormattedString:
         return None
     left_val = string_value(left)  # type: ignore[arg-type]
     right_val = string_value(right)  # type: ignore[arg-type]
@@ -93,7 +93,7 @@ def string_value(node: cst.SimpleString | cst.ConcatenatedString) -> str | bytes
 
 
 def const_key(node: cst.BaseExpression) -> str | None:
-    if isinstance(node, cst.SimpleString):
+    if type(node) is cst.SimpleString:
         value = string_value(node)
         return value if isinstance(value, str) else None
     return None
@@ -101,7 +101,7 @@ def const_key(node: cst.BaseExpression) -> str | None:
 
 def subscript_key(node: cst.Subscript) -> str | None:
     """The constant string key of ``x["key"]`` (one plain index), else None."""
-    if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+    if len(node.slice) != 1 or type(node.slice[0].slice) is not cst.Index:
         return None
     return const_key(node.slice[0].slice.value)
 
@@ -176,22 +176,22 @@ class _Scanner(cst.CSTVisitor):
 
     # -- registration ---------------------------------------------------------
     def _register(self, expr: cst.BaseExpression) -> None:
-        if isinstance(expr, cst.Name):
+        if type(expr) is cst.Name:
             self.out.registered_names.add(expr.value)
             self.out.registered_refs.append(expr)
-        elif isinstance(expr, cst.Attribute):
+        elif type(expr) is cst.Attribute:
             self.out.registered_names.add(expr.attr.value)
             self.out.registered_refs.append(expr)
-        elif isinstance(expr, cst.Lambda):
+        elif type(expr) is cst.Lambda:
             self.out.registered_lambdas.add(id(expr))
-        elif isinstance(expr, (cst.List, cst.Tuple, cst.Set)):
+        elif type(expr) in (cst.List, cst.Tuple, cst.Set):
             for el in expr.elements:
                 self._register(el.value)
-        elif isinstance(expr, cst.Dict):
+        elif type(expr) is cst.Dict:
             for el in expr.elements:
-                if isinstance(el, cst.DictElement):
+                if type(el) is cst.DictElement:
                     self._register(el.value)
-        elif isinstance(expr, cst.Call):
+        elif type(expr) is cst.Call:
             callee = dotted_name(expr.func)
             if callee and callee[-1] == "partial" and expr.args:
                 self._register(expr.args[0].value)
@@ -221,10 +221,10 @@ class _Scanner(cst.CSTVisitor):
                     self._register(positional[slot].value)
         if last in self.vocab.add_functions and positional:
             self._register(positional[0].value)
-        if isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name) \
+        if type(node.func) is cst.Attribute and type(node.func.value) is cst.Name \
                 and node.func.attr.value in ("append", "extend", "insert", "add") and positional:
             self._member(node.func.value.value, positional[-1].value)
-        if isinstance(node.func, cst.Attribute) and node.func.attr.value in MUTATORS:
+        if type(node.func) is cst.Attribute and node.func.attr.value in MUTATORS:
             self._written_root(node.func.value)
         if last in ("setdefault", "setattr") and len(positional) >= 2:
             idx = 1 if last == "setattr" else 0
@@ -235,7 +235,7 @@ class _Scanner(cst.CSTVisitor):
 
     def _registry(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
         name = dotted_name(target)
-        if name and isinstance(value, cst.Dict) and self.vocab.is_registry_name(name[-1]):
+        if name and type(value) is cst.Dict and self.vocab.is_registry_name(name[-1]):
             self._register(value)
 
     # -- literal-only names ----------------------------------------------------
@@ -244,28 +244,28 @@ class _Scanner(cst.CSTVisitor):
          self.out.nonliteral_assigned).add(key)
 
     def _target(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
-        if isinstance(target, (cst.Attribute, cst.Subscript)):
+        if type(target) in (cst.Attribute, cst.Subscript):
             self._written_root(target)
-        if isinstance(target, cst.Attribute):
+        if type(target) is cst.Attribute:
             self._assigned("." + target.attr.value, value)
-        elif isinstance(target, cst.Subscript):
+        elif type(target) is cst.Subscript:
             key = subscript_key(target)
             if key is not None:
                 self._assigned("'" + key, value)
-        elif isinstance(target, (cst.Tuple, cst.List)):
+        elif type(target) in (cst.Tuple, cst.List):
             for el in target.elements:
                 self._target(el.value, None)
 
     def _written_root(self, target: cst.BaseExpression) -> None:
         root = target
         chain: list[str] = []  # the attributes from the root, outermost first
-        while isinstance(root, (cst.Attribute, cst.Subscript)):
-            if isinstance(root, cst.Attribute):
+        while type(root) in (cst.Attribute, cst.Subscript):
+            if type(root) is cst.Attribute:
                 chain.append(root.attr.value)
             else:
                 chain.clear()  # only what leads to the first subscript names a module
             root = root.value
-        if isinstance(root, cst.Name):
+        if type(root) is cst.Name:
             self.out.written_globals.add(root.value)
             if chain:
                 self.out.written_chains.add((root.value, *reversed(chain)))
@@ -277,24 +277,24 @@ class _Scanner(cst.CSTVisitor):
         for t in node.targets:
             self._target(t.target, node.value)
             self._registry(t.target, node.value)
-            if isinstance(t.target, cst.Name):
+            if type(t.target) is cst.Name:
                 self._member(t.target.value, node.value)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         if node.value is not None:
             self._target(node.target, node.value)
             self._registry(node.target, node.value)
-            if isinstance(node.target, cst.Name):
+            if type(node.target) is cst.Name:
                 self._member(node.target.value, node.value)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         self._target(node.target, None)
-        if isinstance(node.target, cst.Name):
+        if type(node.target) is cst.Name:
             self._member(node.target.value, node.value)
 
     def visit_Dict(self, node: cst.Dict) -> None:
         for el in node.elements:
-            if isinstance(el, cst.DictElement):
+            if type(el) is cst.DictElement:
                 key = const_key(el.key)
                 if key is not None:
                     self._assigned("'" + key, el.value)
@@ -309,9 +309,9 @@ class _Scanner(cst.CSTVisitor):
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         names: list[str] = []
         for stmt in node.body.body:
-            if isinstance(stmt, cst.SimpleStatementLine):
+            if type(stmt) is cst.SimpleStatementLine:
                 for small in stmt.body:
-                    if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+                    if type(small) is cst.AnnAssign and type(small.target) is cst.Name:
                         names.append(small.target.value)
         self.out.class_fields[node.name.value] = tuple(names)
 
@@ -320,49 +320,49 @@ def _top_level(module: cst.Module, out: ModuleScan, module_name: str, is_package
     from leakcheck.graph.exprs import _NOT_CONST, literal_value
 
     for stmt in module.body:
-        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+        if type(stmt) in (cst.FunctionDef, cst.ClassDef):
             out.top_defs.add(stmt.name.value)
             continue
-        if isinstance(stmt, (cst.If, cst.Try)):  # `if TYPE_CHECKING:`, try-imports
-            inner = stmt.body.body if isinstance(stmt.body, cst.IndentedBlock) else []
+        if type(stmt) in (cst.If, cst.Try):  # `if TYPE_CHECKING:`, try-imports
+            inner = stmt.body.body if type(stmt.body) is cst.IndentedBlock else []
         else:
             inner = [stmt]
         for line in inner:
-            if not isinstance(line, cst.SimpleStatementLine):
-                if isinstance(line, (cst.FunctionDef, cst.ClassDef)):
+            if type(line) is not cst.SimpleStatementLine:
+                if type(line) in (cst.FunctionDef, cst.ClassDef):
                     out.top_defs.add(line.name.value)
                 continue
             for small in line.body:
-                if isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(
-                        small.names, cst.ImportStar):
+                if type(small) in (cst.Import, cst.ImportFrom) and \
+                        type(small.names) is not cst.ImportStar:
                     prefix = ""
-                    if isinstance(small, cst.ImportFrom):
+                    if type(small) is cst.ImportFrom:
                         prefix = import_base(module_name, is_package, len(small.relative),
                                              dotted_name(small.module)
                                              if small.module is not None else None)
                     for alias in small.names:
                         dotted = ".".join(dotted_name(alias.name) or ())
                         target = f"{prefix}.{dotted}".lstrip(".") \
-                            if isinstance(small, cst.ImportFrom) else dotted
-                        if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                            if type(small) is cst.ImportFrom else dotted
+                        if alias.asname is not None and type(alias.asname.name) is cst.Name:
                             out.imports[alias.asname.name.value] = target
-                        elif isinstance(small, cst.ImportFrom) or "." not in dotted:
+                        elif type(small) is cst.ImportFrom or "." not in dotted:
                             out.imports[dotted] = target
                         else:  # `import pkg.m`: reached as `pkg.m.x`
                             out.dotted_imports.add(dotted)
-                elif isinstance(small, (cst.Assign, cst.AnnAssign)) and small.value is not None:
-                    targets = [t.target for t in small.targets] if isinstance(
-                        small, cst.Assign) else [small.target]
+                elif type(small) in (cst.Assign, cst.AnnAssign) and small.value is not None:
+                    targets = [t.target for t in small.targets] \
+                        if type(small) is cst.Assign else [small.target]
                     for t in targets:
-                        if isinstance(t, cst.Name):
+                        if type(t) is cst.Name:
                             out.top_vars.add(t.value)
                             value = literal_value(small.value)
                             if value is not _NOT_CONST and isinstance(value, (str, int, float)):
                                 out.constants[t.value] = value
-                        elif isinstance(t, cst.Tuple) and isinstance(small.value, cst.Tuple):
+                        elif type(t) is cst.Tuple and type(small.value) is cst.Tuple:
                             for el, v in zip(t.elements, small.value.elements, strict=False):
                                 value = literal_value(v.value)
-                                if isinstance(el.value, cst.Name) and value is not _NOT_CONST \
+                                if type(el.value) is cst.Name and value is not _NOT_CONST \
                                         and isinstance(value, (str, int, float)):
                                     out.constants[el.value.value] = value
 

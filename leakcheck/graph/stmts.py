@@ -37,12 +37,12 @@ class StmtMixin:
     # -- blocks ----------------------------------------------------------------------
     def exec_block(self: FunctionBuilder, body: cst.BaseSuite | list) -> bool:
         """Run statements on self.state; False when control cannot fall through."""
-        stmts = body.body if isinstance(body, (cst.IndentedBlock, cst.SimpleStatementSuite)) \
+        stmts = body.body if type(body) in (cst.IndentedBlock, cst.SimpleStatementSuite) \
             else body
         return all(self.exec_stmt(stmt) for stmt in stmts)
 
     def exec_stmt(self: FunctionBuilder, stmt: cst.CSTNode) -> bool:
-        if isinstance(stmt, cst.SimpleStatementLine):
+        if type(stmt) is cst.SimpleStatementLine:
             return all(self.exec_small(small) for small in stmt.body)
         if type(stmt) in SMALL_STATEMENTS:  # the body of `def f(): ...`
             return self.exec_small(stmt)
@@ -53,65 +53,65 @@ class StmtMixin:
         return bool(handler(stmt))
 
     def exec_small(self: FunctionBuilder, node: cst.BaseSmallStatement) -> bool:
-        if isinstance(node, cst.Expr):
+        if type(node) is cst.Expr:
             self.eval(node.value)
-        elif isinstance(node, cst.Assign):
+        elif type(node) is cst.Assign:
             value = self.eval(node.value)
             literal = is_literal(node.value)
             for t in node.targets:
                 self.bind_target(t.target, value, node, literal)
-        elif isinstance(node, cst.AnnAssign):
+        elif type(node) is cst.AnnAssign:
             if node.value is not None:
                 value = self.eval(node.value)
                 known = self.annotation_class(node.annotation)
                 if known is not None and value.info is None:
                     value = replace(value, info=facts.Instance(known))
                 self.bind_target(node.target, value, node, is_literal(node.value))
-        elif isinstance(node, cst.AugAssign):
+        elif type(node) is cst.AugAssign:
             current = self.eval(node.target)
             value = self.eval(node.value)
-            if isinstance(node.target, cst.Name):
+            if type(node.target) is cst.Name:
                 combined = join(current, value) if (current.elem or value.elem) else \
                     whole(deep(current) | deep(value))
             else:
                 combined = whole(deep(current) | deep(value))
             self.bind_target(node.target, combined, node, literal=False)
-        elif isinstance(node, cst.Return):
+        elif type(node) is cst.Return:
             value = self.eval(node.value) if node.value is not None else CLEAN
             self.record_return(node, value)
             return False
-        elif isinstance(node, cst.Raise):
+        elif type(node) is cst.Raise:
             if node.exc is not None:
                 self.eval(node.exc)
             return False
-        elif isinstance(node, (cst.Break, cst.Continue)):
+        elif type(node) in (cst.Break, cst.Continue):
             if self.loop_exits:
                 breaks, continues = self.loop_exits[-1]
-                (breaks if isinstance(node, cst.Break) else continues).append(self.state.copy())
+                (breaks if type(node) is cst.Break else continues).append(self.state.copy())
             return False
-        elif isinstance(node, cst.Assert):
+        elif type(node) is cst.Assert:
             cond = self.condition(node.test)
             if node.msg is not None:
                 self.eval(node.msg)
             # `assert c` is `if not c: raise`: reaching past it depends on c
             self.state.exit_taint = self.state.exit_taint | cond
-        elif isinstance(node, cst.Del):
+        elif type(node) is cst.Del:
             self.delete(node.target)
-        elif isinstance(node, (cst.Import, cst.ImportFrom)):
+        elif type(node) in (cst.Import, cst.ImportFrom):
             self.bind_imports(node)
-        elif isinstance(node, cst.Global):
+        elif type(node) is cst.Global:
             if self.globals is not None:  # (at module level it says nothing)
                 self.declared_globals.update(n.name.value for n in node.names)
-        elif isinstance(node, (cst.Pass, cst.Nonlocal, cst.TypeAlias)):
+        elif type(node) in (cst.Pass, cst.Nonlocal, cst.TypeAlias):
             pass
         else:
             self.unknown_expr(node)
         return True
 
     def delete(self: FunctionBuilder, target: cst.BaseExpression) -> None:
-        if isinstance(target, cst.Name):
+        if type(target) is cst.Name:
             self.state.env.pop(target.value, None)
-        elif isinstance(target, (cst.Tuple, cst.List)):
+        elif type(target) in (cst.Tuple, cst.List):
             for el in target.elements:
                 self.delete(el.value)
 
@@ -119,22 +119,22 @@ class StmtMixin:
         """Imported names are references by absolute qualified name (never sources by
         name); an imported module constant (``THINK_END``) keeps its value."""
         names = node.names
-        if isinstance(names, cst.ImportStar):
+        if type(names) is cst.ImportStar:
             return
         constants = dict(self.link_in.constants)
         prefix = ""
-        if isinstance(node, cst.ImportFrom):
+        if type(node) is cst.ImportFrom:
             prefix = import_base(self.ctx.module_name, self.ctx.path.endswith("__init__.py"),
                                  len(node.relative), dotted_name(node.module)
                                  if node.module is not None else None)
         for alias in names:
             dotted = ".".join(dotted_name(alias.name) or ())
-            target = f"{prefix}.{dotted}".lstrip(".") if isinstance(node, cst.ImportFrom) \
+            target = f"{prefix}.{dotted}".lstrip(".") if type(node) is cst.ImportFrom \
                 else dotted
             ref = Value(info=facts.FunctionRef(target))
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+            if alias.asname is not None and type(alias.asname.name) is cst.Name:
                 local = alias.asname.name.value
-            elif isinstance(alias.name, cst.Name) or isinstance(node, cst.ImportFrom):
+            elif type(alias.name) is cst.Name or type(node) is cst.ImportFrom:
                 local = dotted
             else:  # `import a.b` binds `a`
                 local = dotted.split(".")[0]
@@ -159,12 +159,12 @@ class StmtMixin:
         start = self.state.copy()
         then = self.branch(node.body, cond, start)
         orelse_node = node.orelse
-        if isinstance(orelse_node, cst.If):
+        if type(orelse_node) is cst.If:
             self.state = start.copy()
             with self.under(cond):
                 falls = self.s_If(orelse_node)
             other = self.state if falls else None
-        elif isinstance(orelse_node, cst.Else):
+        elif type(orelse_node) is cst.Else:
             other = self.branch(orelse_node.body, cond, start)
         else:
             other = start.copy()
@@ -197,9 +197,9 @@ class StmtMixin:
     def bind_pattern(self: FunctionBuilder, pattern: cst.MatchPattern, subject: Value,
                      at: cst.CSTNode) -> None:
         for sub in _walk(pattern):
-            if isinstance(sub, (cst.MatchAs, cst.MatchStar)) and sub.name is not None:
+            if type(sub) in (cst.MatchAs, cst.MatchStar) and sub.name is not None:
                 self.bind_name(sub.name.value, whole(deep(subject)), sub.name, False)
-            elif isinstance(sub, cst.MatchMapping) and sub.rest is not None:
+            elif type(sub) is cst.MatchMapping and sub.rest is not None:
                 self.bind_name(sub.rest.value, whole(deep(subject)), sub.rest, False)
 
     # -- loops -----------------------------------------------------------------------
@@ -267,7 +267,7 @@ class StmtMixin:
             self.state = handler_start.copy()
             if handler.type is not None:
                 self.eval(handler.type)
-            if handler.name is not None and isinstance(handler.name.name, cst.Name):
+            if handler.name is not None and type(handler.name.name) is cst.Name:
                 self.state.env[handler.name.name.value] = CLEAN
             outcomes.append(self.state if self.exec_block(handler.body) else None)
         merged = merge(outcomes)
@@ -385,7 +385,7 @@ class StmtMixin:
         for item in pending:
             node, closure, prefix = item[0], item[1], item[2]
             class_data = item[3] if len(item) > 3 else None
-            assert isinstance(node, cst.FunctionDef)
+            assert type(node) is cst.FunctionDef
             self.analyze_def(node, closure, prefix, class_data)
 
     def bind_params(self: FunctionBuilder, params: cst.Parameters, grader: str | None,
@@ -395,10 +395,10 @@ class StmtMixin:
         vocab = self.ctx.vocab
         ordered: list[tuple[cst.Param, str]] = []
         ordered += [(p, "positional") for p in [*params.posonly_params, *params.params]]
-        if isinstance(params.star_arg, cst.Param):
+        if type(params.star_arg) is cst.Param:
             ordered.append((params.star_arg, "star"))
         ordered += [(p, "keyword") for p in params.kwonly_params]
-        if isinstance(params.star_kwarg, cst.Param):
+        if type(params.star_kwarg) is cst.Param:
             ordered.append((params.star_kwarg, "kwstar"))
         out: list[Param] = []
         for i, (param, kind) in enumerate(ordered):
@@ -437,7 +437,7 @@ class StmtMixin:
                 self.state.env[name] = join(value, Value(elem=item) if is_collection else item)
                 continue
             flag = isinstance(param.default, FLAG_DEFAULTS) or (
-                isinstance(param.default, cst.Name) and param.default.value in ("True",
+                type(param.default) is cst.Name and param.default.value in ("True",
                                                                                 "False"))
             kind_ = vocab.name_source_kind(name) if not flag else None
             if kind_ is not None:
@@ -462,7 +462,7 @@ def _returns_name(fn: cst.FunctionDef | None, name: str) -> bool:
     class V:
         def visit_Return(self, node: cst.Return) -> None:
             nonlocal found
-            if isinstance(node.value, cst.Name) and node.value.value == name:
+            if type(node.value) is cst.Name and node.value.value == name:
                 found = True
 
     walk(fn.body, V())  # read-only: ``CSTNode.visit`` would rebuild the whole body
