@@ -17,16 +17,21 @@ class WordSet:
     # call, name and attribute the builder meets, against vocabularies of hundreds of words
     _singles: frozenset[str] = field(init=False, repr=False, compare=False)
     _sequences: tuple[tuple[str, ...], ...] = field(init=False, repr=False, compare=False)
+    # words -> whether they match: the same identifiers are asked about again and again
+    _memo: dict[tuple[str, ...], bool] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_singles", frozenset(
             p[0] for p in self.phrases if len(p) == 1))
         object.__setattr__(self, "_sequences", tuple(p for p in self.phrases if len(p) != 1))
+        object.__setattr__(self, "_memo", {})
 
     def matches(self, words: tuple[str, ...]) -> bool:
-        if not self._singles.isdisjoint(words):
-            return True
-        return any(contains_phrase(words, p) for p in self._sequences)
+        hit = self._memo.get(words)
+        if hit is None:
+            hit = self._memo[words] = not self._singles.isdisjoint(words) or any(
+                contains_phrase(words, p) for p in self._sequences)
+        return hit
 
     def __or__(self, other: WordSet) -> WordSet:
         return WordSet(tuple(dict.fromkeys(self.phrases + other.phrases)))
