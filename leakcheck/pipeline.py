@@ -39,11 +39,12 @@ STACK_BYTES = 512 * 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class Facts:
-    """A file's pre-filter facts, reduced to the module heads it names (small to cache)."""
+    """A file's pre-filter facts, reduced to the parts of module names it holds (small to
+    cache)."""
 
     source: bool
     sink: bool
-    heads: tuple[bytes, ...]
+    named: tuple[bytes, ...]
     relative: tuple[tuple[int, str], ...]
 
 
@@ -72,10 +73,10 @@ def portable(scan: ModuleScan) -> ModuleScan:
 
 class Worker:
     def __init__(self, rules: RuleSet, sources: list[tuple[str, bytes]],
-                 heads: frozenset[bytes] = frozenset()) -> None:
+                 words: frozenset[bytes] = frozenset()) -> None:
         self.rules = rules
         self.sources = sources
-        self.heads = heads
+        self.words = words  # every part of every module name (prefilter.name_words)
         self.vocab = Vocabulary(rules)
         self.regex = RegexReader(self.vocab)
         self.pvocab = Vocab.from_rules(rules)
@@ -89,9 +90,9 @@ class Worker:
             try:
                 f: FileFacts = file_facts(self.sources[idx][1], self.pvocab)
             except Exception:  # a bug here must not skip the file, nor end the run: keep it
-                out[idx] = Facts(True, True, tuple(sorted(self.heads)), ())
+                out[idx] = Facts(True, True, tuple(sorted(self.words)), ())
                 continue
-            out[idx] = Facts(f.source, f.sink, tuple(sorted(f.runs & self.heads)), f.relative)
+            out[idx] = Facts(f.source, f.sink, tuple(sorted(f.runs & self.words)), f.relative)
         return out
 
     def check(self, items: list[int]) -> dict[int, object]:
@@ -237,9 +238,9 @@ class Pool:
     LOCAL = -1  # owner of a file handled in this process
 
     def __init__(self, rules: RuleSet, sources: list[tuple[str, bytes]], jobs: int,
-                 heads: frozenset[bytes] = frozenset()) -> None:
+                 words: frozenset[bytes] = frozenset()) -> None:
         self.sources = sources
-        self.local = Worker(rules, sources, heads)
+        self.local = Worker(rules, sources, words)
         self.conns: list[Any] = []
         self.procs: list[Any] = []
         self.wanted = jobs if jobs > 1 and "fork" in multiprocessing.get_all_start_methods() \

@@ -21,10 +21,12 @@ the undirected reference graph:
   store words, the user's grader patterns). Everything is derived from the loaded RuleSet, the
   user's ``[tool.leakcheck.vocabulary]`` included; a phrase counts when all its words appear
   anywhere in the file, which only over-approximates;
-- references: an identifier run, or an alphanumeric part of one, equal to the first part of
-  a project module's name (``rl`` for ``rl.team.rewards``, ``open_instruct`` for
-  ``open_instruct.grpo``) joins the file to every module under that name; ``from .x import y``
-  joins it to every module of the package it is relative to;
+- references: a file whose identifier runs (or alphanumeric parts of them) hold every part
+  of a project module's name (``rl``, ``team`` and ``rewards`` for ``rl.team.rewards``;
+  ``open_instruct`` and ``grpo`` for ``open_instruct.grpo``) is joined to that module: code
+  reaches a module only by its whole dotted name, or through re-exports, each of which names
+  the next module whole. ``from .x import y`` joins the file to the module it is relative
+  to and to each module under that one whose remaining parts it holds;
 - a component is analyzed when it holds a file that may hold a source and a file that may hold
   a sink; any other component cannot produce a finding and is skipped.
 
@@ -42,6 +44,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from leakcheck.project.names import import_base, module_names
@@ -220,34 +223,40 @@ def module_heads(rel: str, root: Path,
     return (primary, *aliases, full)
 
 
-def heads_of(names: dict[str, tuple[str, ...]]) -> frozenset[bytes]:
-    return frozenset(m.split(".", 1)[0].encode() for mods in names.values() for m in mods)
-
-
 def needed(facts: dict[str, FileFacts | object], names: dict[str, tuple[str, ...]]
            ) -> set[str]:
     """The files of every component that holds a possible source and a possible sink.
     ``facts`` values have ``source``, ``sink``, ``relative`` and ``heads`` (or ``runs``)."""
+    return set(components(facts, names))
+
+
+def components(facts: dict[str, FileFacts | object], names: dict[str, tuple[str, ...]]
+               ) -> dict[str, str]:
+    """Each file of ``needed``, with the component it is in (named by its first file):
+    no taint crosses from one component to another, so each can be linked and solved on
+    its own and its findings kept until one of its files changes. ``facts`` values have
+    ``source``, ``sink``, ``relative`` and ``named`` (or ``runs``)."""
     comps = _Components()
+    parts = _ModuleParts(names)
+    everything = name_words(names)
     for rel, mods in names.items():
         comps.find(("file", rel))
         for mod in mods:
-            comps.union(("file", rel), ("head", mod.split(".", 1)[0].encode()))
-    all_heads = heads_of(names)
+            comps.union(("file", rel), ("module", mod))
     for rel, f in facts.items():
-        named = getattr(f, "heads", None)
-        if named is None:
-            named = f.runs & all_heads  # type: ignore[union-attr]
-        for head in named:
-            comps.union(("file", rel), ("head", head))
+        named = getattr(f, "named", None)
+        words = frozenset(named) if named is not None else \
+            f.runs & everything  # type: ignore[union-attr]
+        for mod in parts.named_by(words):
+            comps.union(("file", rel), ("module", mod))
         if f.relative:  # type: ignore[union-attr]
             primary = names[rel][0] if rel in names else ""
             is_pkg = rel.endswith("__init__.py")
             for dots, module in f.relative:  # type: ignore[union-attr]
                 base = import_base(primary, is_pkg, dots, tuple(module.split(".")) if module
                                    else None)
-                if base:
-                    comps.union(("file", rel), ("head", base.split(".", 1)[0].encode()))
+                for mod in parts.under(base, words):
+                    comps.union(("file", rel), ("module", mod))
     has_source: set[object] = set()
     has_sink: set[object] = set()
     for rel, f in facts.items():
@@ -257,7 +266,81 @@ def needed(facts: dict[str, FileFacts | object], names: dict[str, tuple[str, ...
         if f.sink:  # type: ignore[union-attr]
             has_sink.add(c)
     keep = has_source & has_sink
-    return {rel for rel in facts if comps.find(("file", rel)) in keep}
+    first: dict[object, str] = {}
+    for rel in sorted(facts):
+        c = comps.find(("file", rel))
+        if c in keep:
+            first.setdefault(c, rel)
+    return {rel: first[c] for rel in facts if (c := comps.find(("file", rel))) in keep}
+
+
+_ASCII_IDENT = re.compile(r"[A-Za-z0-9_]+")
+
+
+@lru_cache(maxsize=65536)
+def _required(name: str) -> frozenset[bytes]:
+    """The parts of a dotted name a file's bytes must hold to name it: every part, as the
+    identifier run it is. A part no ASCII run can spell (``données``) is not required:
+    without it the rule only joins more."""
+    return frozenset(p.encode() for p in name.split(".") if _ASCII_IDENT.fullmatch(p))
+
+
+def name_words(names: dict[str, tuple[str, ...]]) -> frozenset[bytes]:
+    """Every part of every module name: the identifier runs the pre-filter reads of a file
+    (its ``named``)."""
+    return frozenset(p for mods in names.values() for m in mods for p in _required(m))
+
+
+class _ModuleParts:
+    """Which project modules a file may name. Code reaches another module only by its
+    whole dotted name (``import a.b.c``, ``from a.b import c``, ``a.b.c.f()`` after
+    ``import a``, or a chain of re-exports, each of which names the next module whole), so
+    a file whose identifier runs hold every part of a module's name may reach it; a
+    relative import names its base module and what is under it by the rest."""
+
+    def __init__(self, names: dict[str, tuple[str, ...]]) -> None:
+        self.required: dict[str, frozenset[bytes]] = {}
+        for mods in names.values():
+            for mod in mods:
+                if mod not in self.required:
+                    self.required[mod] = _required(mod)
+        # each module under its rarest required part: a file is checked against only the
+        # modules of the words it holds (``rl.team417.rewards`` under ``team417``)
+        count: dict[bytes, int] = {}
+        for need in self.required.values():
+            for part in need:
+                count[part] = count.get(part, 0) + 1
+        self.by_part: dict[bytes, list[str]] = {}
+        self.anywhere: list[str] = []  # no part an ASCII run spells: any file may name it
+        self.below: dict[str, list[str]] = {}  # package name -> every module under it
+        for mod in sorted(self.required):
+            need = self.required[mod]
+            if need:
+                self.by_part.setdefault(min(need, key=lambda p: (count[p], p)), []).append(mod)
+            else:
+                self.anywhere.append(mod)
+            pieces = mod.split(".")
+            for i in range(1, len(pieces)):
+                self.below.setdefault(".".join(pieces[:i]), []).append(mod)
+
+    def named_by(self, words: frozenset[bytes]) -> list[str]:
+        found = list(self.anywhere)
+        for word in words:
+            for mod in self.by_part.get(word, ()):
+                if self.required[mod] <= words:
+                    found.append(mod)
+        return found
+
+    def under(self, base: str | None, words: frozenset[bytes]) -> list[str]:
+        """``base`` itself and each module under it whose remaining parts ``words`` hold."""
+        if not base:
+            return []
+        found = [base] if base in self.required else []
+        cut = len(base) + 1
+        for mod in self.below.get(base, ()):
+            if _required(mod[cut:]) <= words:
+                found.append(mod)
+        return found
 
 
 def needed_files(root: Path, sources: list[tuple[str, bytes]], rules: RuleSet) -> set[str]:

@@ -271,3 +271,55 @@ def test_exclude_matcher_equals_fnmatch_loop() -> None:
         for rel in paths:
             parts = tuple(rel.split("/"))
             assert _excluded(parts, rel, pats) == _excluded_slow(parts, rel, pats), (pats, rel)
+
+
+MONOREPO = FIXTURES / "prefilter" / "monorepo"
+
+
+def _components(root: Path) -> dict[str, str]:
+    from leakcheck.prefilter import components, module_heads
+    from leakcheck.project.names import module_names
+
+    vocab = Vocab.from_rules(load_ruleset(()))
+    sources = {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob(
+        "*.py"))}
+    facts = {rel: file_facts(data, vocab) for rel, data in sources.items()}
+    packages: dict[str, bool] = {}
+    names = {rel: module_heads(rel, root, module_names(rel, root, packages)) for rel in sources}
+    return components(facts, names)
+
+
+def test_modules_are_joined_by_whole_names_not_by_their_package() -> None:
+    """alpha and beta share no module: two components, each found whole (beta's rollout
+    reaches its scorer by a relative import and a re-export); gamma, with no sink, is
+    skipped. By the first part of module names alone all three were one component."""
+    found = _components(MONOREPO)
+    alpha = {rel for rel, c in found.items() if rel.startswith("alpha/")}
+    beta = {rel for rel, c in found.items() if rel.startswith("beta/")}
+    assert alpha == {"alpha/__init__.py", "alpha/rewards.py", "alpha/rollout.py"}
+    assert beta == {"beta/__init__.py", "beta/rollout.py", "beta/scoring/__init__.py",
+                    "beta/scoring/rate.py"}
+    assert set(found) == alpha | beta
+    assert len({found[r] for r in alpha}) == 1 and len({found[r] for r in beta}) == 1
+    assert found["alpha/rollout.py"] != found["beta/rollout.py"]
+    result = check_paths(Options(paths=(str(MONOREPO),)))
+    prefix = MONOREPO.relative_to(REPO).as_posix() + "/"  # (paths are the repository's)
+    assert sorted((f.sink.path.removeprefix(prefix), f.sink.start_line)
+                  for f in result.findings) == [
+        ("alpha/rewards.py", 8), ("alpha/rewards.py", 8), ("alpha/rollout.py", 9),
+        ("beta/scoring/rate.py", 7)]
+
+
+def test_a_module_name_no_byte_run_spells_joins_every_file(tmp_path: Path) -> None:
+    """``import données``: the name is no ASCII identifier run, so no file can be seen to
+    name it; the module is joined to every file rather than cut off from its importer."""
+    (tmp_path / "données.py").write_text(
+        "from judge_sdk import Judge\n\nJUDGE = Judge('m')\n\n\n"
+        "def note(question, text):\n    return JUDGE.grade(question, text)\n", "utf-8")
+    (tmp_path / "rollout.py").write_text(
+        "import données\n\n\n"
+        "def review(message, question):\n"
+        "    return données.note(question, message.reasoning_content)\n", "utf-8")
+    assert _needed(tmp_path) == {"données.py", "rollout.py"}
+    result = check_paths(Options(paths=(str(tmp_path),)))
+    assert [(f.sink.path, f.sink.start_line) for f in result.findings] == [("données.py", 7)]

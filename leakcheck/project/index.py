@@ -43,7 +43,7 @@ class ProjectIndex:
         if hops > MAX_HOPS or not dotted:
             return None
         primary = self.module(dotted)
-        if primary is not None:
+        if primary is not None and not self._rebound(dotted):
             return Resolved("module", primary)
         parts = dotted.split(".")
         for i in range(len(parts) - 1, 0, -1):
@@ -62,6 +62,19 @@ class ProjectIndex:
                 return Resolved("var", f"{mod}.{head}")
             return None
         return None
+
+    def _rebound(self, dotted: str) -> bool:
+        """Whether the package of module ``dotted`` binds its last name to something else:
+        ``from .rate import rate`` in ``scoring/__init__.py`` makes ``scoring.rate`` the
+        function, as Python does (the submodule's import sets the attribute first)."""
+        package, _, name = dotted.rpartition(".")
+        owner = self.module(package) if package else None
+        if owner is None:
+            return False
+        scan = self.scans[owner]
+        if name in scan.imports:
+            return scan.imports[name] != dotted  # (`from . import rate`: the module itself)
+        return name in scan.top_defs or name in scan.top_vars or name in scan.constants
 
     def link_in(self, primary: str) -> LinkIn:
         return self._link_ins()[primary]
