@@ -25,7 +25,7 @@ from leakcheck.config import (
     load_config,
 )
 from leakcheck.discover import discover, printable, relative
-from leakcheck.prefilter import heads_of, module_heads, needed
+from leakcheck.prefilter import components, module_heads, name_words
 from leakcheck.project.names import module_names
 from leakcheck.ruleset import RuleSet, load_ruleset
 from leakcheck.ruleset.load import with_vocabulary
@@ -84,6 +84,15 @@ class ProjectOutcome:
     directives: dict[str, Directives] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class ComponentOutcome:
+    """What linking and solving one component gave (cached by its modules' build keys)."""
+
+    findings: tuple[Finding, ...]
+    errors: tuple[FileError, ...]  # its modules' build errors
+    analyzed: tuple[str, ...]
+
+
 class Analyzer:
     """Rules loaded once; analyze a project (or one source) through every stage.
 
@@ -130,7 +139,7 @@ class Analyzer:
         gc.disable()
         from leakcheck.pipeline import Pool
 
-        pool = Pool(self.rules, sources, self.jobs, heads_of(heads))
+        pool = Pool(self.rules, sources, self.jobs, name_words(heads))
         try:
             outcome = self._analyze(root, sources, report, pool, engine, hashes, heads,
                                     names_of, progress)
@@ -166,6 +175,27 @@ class Analyzer:
                 self.cache.put(kind, keys[idx], value)
         return out
 
+    def _keep_components(self, members: dict[str, list[int]], done: dict[str, ComponentOutcome],
+                         component_keys: dict[str, str], sources: list[tuple[str, bytes]],
+                         findings: list[Finding], build_errors: list[FileError],
+                         analyzed: list[str]) -> None:
+        """Cache what each component linked in this run gave, by the component's key."""
+        group_of_file = {sources[i][0]: group for group, idxs in members.items()
+                         for i in idxs if group not in done}
+        parts: dict[str, tuple[list, list, list]] = {g: ([], [], []) for g in members
+                                                     if g not in done}
+        for f in findings:
+            parts[group_of_file[f.sink.path]][0].append(f)
+        for e in build_errors:
+            parts[group_of_file[e.path]][1].append(e)
+        for rel in analyzed:
+            group = group_of_file.get(rel)  # (skipped files are in no component)
+            if group is not None:
+                parts[group][2].append(rel)
+        for group, (found, errs, files) in parts.items():
+            self.cache.put("component", component_keys[group],
+                           ComponentOutcome(tuple(found), tuple(errs), tuple(files)))
+
     def _analyze(self, root: Path, sources: list[tuple[str, bytes]], report: set[str] | None,
                  pool: Pool, engine: str, hashes: list[str],
                  heads: dict[str, tuple[str, ...]],
@@ -194,11 +224,14 @@ class Analyzer:
 
         # 1. pre-filter: which files can matter at all
         if self.prefilter:
-            facts = self._cached("facts", keys("facts", sorted(heads_of(heads))),
+            facts = self._cached("facts", keys("facts", sorted(name_words(heads))),
                                  lambda t: pool.run("facts", t, sticky=False), every,
                                  lambda i: i)
-            keep = needed({sources[i][0]: facts[i] for i in every}, heads)
+            component_of: dict[str, str] | None = components(
+                {sources[i][0]: facts[i] for i in every}, heads)
+            keep = set(component_of)
         else:
+            component_of = None  # one component: nothing says where taint cannot cross
             keep = {rel for rel, _ in sources}
         wanted = [i for i in every if sources[i][0] in keep]
         skipped = [i for i in every if sources[i][0] not in keep]
@@ -259,31 +292,53 @@ class Analyzer:
             index.add(names[i][0], names[i][1], scan)
             scanned.append(i)
         phase("scan+index")
-        # 6. build every module against its LinkIn
+        # 6. a component whose modules all build as in an earlier run has its findings
+        # from that run: no build, link or solve (one file edited in a monorepo relinks
+        # its own component only). No taint crosses components (see prefilter.components)
         link_ins = {i: index.link_in(names[i][0]) for i in scanned}
         build_keys = {i: key("build", scan_keys[i], _link_key(link_ins[i])) for i in scanned} \
             if self.cache.enabled else dict.fromkeys(scanned, "")
+        group_of = {i: ("" if component_of is None else component_of.get(
+            sources[i][0], sources[i][0])) for i in scanned}
+        members: dict[str, list[int]] = {}
+        for i in scanned:
+            members.setdefault(group_of[i], []).append(i)
+        component_keys: dict[str, str] = {}
+        done: dict[str, ComponentOutcome] = {}
+        if self.cache.enabled:
+            for group, idxs in members.items():
+                files = [sources[i][0] for i in idxs]
+                component_keys[group] = key(
+                    "component", engine, rules_key, [(sources[i][0], build_keys[i]) for i in idxs],
+                    sorted(report.intersection(files)) if report is not None else None)
+                hit = self.cache.get("component", component_keys[group])
+                if isinstance(hit, ComponentOutcome):
+                    done[group] = hit
+        todo = [i for i in scanned if group_of[i] not in done]
         built = self._cached("build", build_keys, lambda t: pool.run(
-            "build", t, key=lambda x: x[0]), [(i, names[i][0], link_ins[i]) for i in scanned],
+            "build", t, key=lambda x: x[0]), [(i, names[i][0], link_ins[i]) for i in todo],
             lambda x: x[0])
         contexts: list[Built] = []
         analyzed: list[str] = [sources[i][0] for i in every
                                if status[i] == "skipped"]
-        for i in scanned:
+        build_errors: list[FileError] = []
+        for i in todo:
             b = built[i]
             if isinstance(b, FileError):
-                errors.append(b)
+                build_errors.append(b)
                 continue
             contexts.append(b)
             analyzed.append(sources[i][0])
         phase("build")
-        # 7. link and solve
+        # 7. link and solve (every component not done, together)
         linker = Linker(index, contexts)  # type: ignore[arg-type]
         sinks = [s for ctx in contexts for s in ctx.sinks.values()
                  if (report is None or s.span.path in report) and linker.sink_applies(s)]
+        linked = True
         try:
             graph = linker.run(s.node for s in sinks)
         except Exception as exc:  # keep every module's own findings
+            linked = False
             graph = linker.graph
             errors.append(FileError(".", 1, 1, "internal",
                                     f"internal error while linking: {type(exc).__name__}: {exc}"))
@@ -291,6 +346,14 @@ class Analyzer:
         solver = Solver(graph, self.rules, linker.bases, linker.functions, linker.library_sites)
         findings = solver.solve(sinks, jobs=self.jobs)
         phase("solve")
+        if linked and self.cache.enabled:
+            self._keep_components(members, done, component_keys, sources, findings,
+                                  build_errors, analyzed)
+        errors.extend(build_errors)
+        for outcome in done.values():
+            findings.extend(outcome.findings)
+            errors.extend(outcome.errors)
+            analyzed.extend(outcome.analyzed)
         built_files = set(analyzed)
         # every analyzed file's entry, those without a marker too: a warm run then searches
         # no file for one (a case-insensitive search of every file cost 5% of an edit run)

@@ -33,7 +33,7 @@ from pathlib import Path
 CACHE_DIR_NAME = ".leakcheck_cache"
 ENV_CACHE_DIR = "LEAKCHECK_CACHE_DIR"
 FORMAT = "2"
-PACKED_KINDS = frozenset({"facts", "check", "parse", "scan", "build", "directives"})
+PACKED_KINDS = frozenset({"facts", "check", "parse", "scan", "build", "directives", "component"})
 MAX_SEGMENTS = 4
 # whole-run entries kept (one per tree state and options seen): the least recently used
 # go, so a long-lived cache does not grow with every edit ever analyzed

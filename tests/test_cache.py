@@ -281,3 +281,63 @@ def test_whole_run_entries_are_bounded_least_recently_used_first(
     remaining = sorted(p.name for p in (tmp_path / "c").rglob("*") if p.parent.parent.name
                        == "run" and p.is_file())
     assert len(remaining) == 3 and keys[4] in remaining
+
+
+MONOREPO = REPO / "tests" / "fixtures" / "prefilter" / "monorepo"
+
+
+@pytest.fixture
+def monorepo(tmp_path: Path) -> Path:
+    dst = tmp_path / "mono"
+    shutil.copytree(MONOREPO, dst)
+    return dst
+
+
+@pytest.fixture
+def linked(monkeypatch: pytest.MonkeyPatch) -> list[set[str]]:
+    """The files each run's linker was given."""
+    import leakcheck.project.link as link
+
+    runs: list[set[str]] = []
+    original = link.Linker.__init__
+
+    def recording(self, index, modules) -> None:  # type: ignore[no-untyped-def]
+        runs.append({m.path for m in modules})
+        original(self, index, modules)
+
+    monkeypatch.setattr(link.Linker, "__init__", recording)
+    return runs
+
+
+def test_an_edit_relinks_only_its_own_component(monorepo: Path, tmp_path: Path,
+                                                linked: list[set[str]]) -> None:
+    """alpha and beta name no module of each other: an edit in beta links and solves beta
+    alone, alpha's findings come from the cache, and the output is a cold run's."""
+    check_paths(_opts(monorepo, tmp_path / "c"))
+    assert linked[-1] >= {"alpha/rollout.py", "beta/rollout.py"}
+    rollout = monorepo / "beta" / "rollout.py"
+    rollout.write_text(rollout.read_text() + "\n\ndef again(message, question):\n"
+                       "    return scoring.rate(question, message.reasoning_content)\n")
+    edited = render(check_paths(_opts(monorepo, tmp_path / "c")))
+    assert linked[-1] == {"beta/__init__.py", "beta/rollout.py", "beta/scoring/__init__.py",
+                          "beta/scoring/rate.py"}
+    assert edited == render(check_paths(_opts(monorepo, None)))
+    assert {(f["sink"]["path"], f["sink"]["start_line"]) for f in json.loads(edited)[
+        "findings"]} == {("alpha/rewards.py", 8), ("alpha/rollout.py", 9),
+                         ("beta/scoring/rate.py", 7)}
+
+
+def test_an_edit_that_joins_two_components_links_them_together(monorepo: Path,
+                                                               tmp_path: Path) -> None:
+    """alpha starts using beta's scorer: one component now, and the leak through it is
+    found on the warm cache as on a cold run."""
+    check_paths(_opts(monorepo, tmp_path / "c"))
+    rollout = monorepo / "alpha" / "rollout.py"
+    rollout.write_text(rollout.read_text() + "\n\ndef second_opinion(message, question):\n"
+                       "    from beta.scoring import rate\n\n"
+                       "    return rate(question, message.reasoning_content)\n")
+    edited = render(check_paths(_opts(monorepo, tmp_path / "c")))
+    assert edited == render(check_paths(_opts(monorepo, None)))
+    traces = [f for f in json.loads(edited)["findings"]
+              if f["sink"]["path"] == "beta/scoring/rate.py"]
+    assert any(s["location"]["path"] == "alpha/rollout.py" for f in traces for s in f["path"])
