@@ -362,10 +362,12 @@ class Analyzer:
                              [i for i in every if sources[i][0] in built_files], lambda i: i)
         comments = {sources[i][0]: d for i, d in found.items() if d.valid or d.malformed}
         suppressed: list[Finding] = []
-        for rel in sorted({f.sink.path for f in findings}):
-            mine = [f for f in findings if f.sink.path == rel]
+        by_file: dict[str, list[Finding]] = {}
+        for f in findings:
+            by_file.setdefault(f.sink.path, []).append(f)
+        for rel in sorted(by_file):
             held = comments.get(rel)
-            suppressed.extend(apply_suppressions(mine, held.valid if held else {}))
+            suppressed.extend(apply_suppressions(by_file[rel], held.valid if held else {}))
         errors = _in_order(errors, sources)
         if report is not None:
             errors = [e for e in errors if e.path in report or e.path == "."]
