@@ -185,8 +185,12 @@ class Analyzer:
         parts: dict[str, tuple[list, list, list]] = {g: ([], [], []) for g in members
                                                      if g not in done}
         for f in findings:
+            if f.sink.path not in group_of_file:  # (never expected: then cache nothing)
+                return
             parts[group_of_file[f.sink.path]][0].append(f)
         for e in build_errors:
+            if e.path not in group_of_file:
+                return
             parts[group_of_file[e.path]][1].append(e)
         for rel in analyzed:
             group = group_of_file.get(rel)  # (skipped files are in no component)

@@ -278,17 +278,21 @@ _ASCII_IDENT = re.compile(r"[A-Za-z0-9_]+")
 
 
 @lru_cache(maxsize=65536)
-def _required(name: str) -> frozenset[bytes]:
+def _required(name: str) -> frozenset[bytes] | None:
     """The parts of a dotted name a file's bytes must hold to name it: every part, as the
     identifier run it is. A part no ASCII run can spell (``données``) is not required:
-    without it the rule only joins more."""
-    return frozenset(p.encode() for p in name.split(".") if _ASCII_IDENT.fullmatch(p))
+    without it the rule only joins more. None: no code can name it (``run-eval``, ``1st``
+    are no identifiers, so no import statement or attribute spells them)."""
+    parts = name.split(".")
+    if not all(p.isidentifier() for p in parts):
+        return None
+    return frozenset(p.encode() for p in parts if _ASCII_IDENT.fullmatch(p))
 
 
 def name_words(names: dict[str, tuple[str, ...]]) -> frozenset[bytes]:
     """Every part of every module name: the identifier runs the pre-filter reads of a file
     (its ``named``)."""
-    return frozenset(p for mods in names.values() for m in mods for p in _required(m))
+    return frozenset(p for mods in names.values() for m in mods for p in _required(m) or ())
 
 
 class _ModuleParts:
@@ -302,8 +306,9 @@ class _ModuleParts:
         self.required: dict[str, frozenset[bytes]] = {}
         for mods in names.values():
             for mod in mods:
-                if mod not in self.required:
-                    self.required[mod] = _required(mod)
+                need = _required(mod)
+                if need is not None:  # (one no code can name is joined to its file only)
+                    self.required[mod] = need
         # each module under its rarest required part: a file is checked against only the
         # modules of the words it holds (``rl.team417.rewards`` under ``team417``)
         count: dict[bytes, int] = {}
@@ -338,7 +343,8 @@ class _ModuleParts:
         found = [base] if base in self.required else []
         cut = len(base) + 1
         for mod in self.below.get(base, ()):
-            if _required(mod[cut:]) <= words:
+            rest = _required(mod[cut:])
+            if rest is not None and rest <= words:
                 found.append(mod)
         return found
 

@@ -323,3 +323,16 @@ def test_a_module_name_no_byte_run_spells_joins_every_file(tmp_path: Path) -> No
     assert _needed(tmp_path) == {"données.py", "rollout.py"}
     result = check_paths(Options(paths=(str(tmp_path),)))
     assert [(f.sink.path, f.sink.start_line) for f in result.findings] == [("données.py", 7)]
+
+
+def test_a_module_no_code_can_name_joins_nothing(tmp_path: Path) -> None:
+    """``run-eval.py`` is no identifier: no import statement or attribute spells it, so it
+    joins no file to another (counting it as named by every file, as a name no byte run
+    spells is, would make the whole project one component)."""
+    (tmp_path / "thoughts.py").write_text(
+        "def keep(message):\n    return message.reasoning_content\n")
+    (tmp_path / "scores.py").write_text(
+        "from judge_sdk import Judge\n\nJUDGE = Judge('m')\n\n\n"
+        "def grade(question, text):\n    return JUDGE.grade(question, text)\n")
+    (tmp_path / "run-eval.py").write_text("print('evaluating')\n")
+    assert _needed(tmp_path) == set()
