@@ -6,8 +6,9 @@ every node) and then a code generation pass that allocates a ``CodeRange`` and t
 generator-based context manager per syntactic node. Here the same code generation runs
 against a lean state: tokens without a newline only move the column, positions are plain
 tuples, and a ``CodeRange`` is made only for the nodes whose span is asked for
-(:class:`Positions`), which are the few that become graph nodes. The recorded ranges are
-identical to libcst's (``tests/test_positions.py`` compares them on every fixture).
+(:class:`Positions`), which are the few that become graph nodes; trivia (whitespace,
+comments, punctuation, operators) get none. The recorded ranges are identical to libcst's
+(``tests/test_positions.py`` compares them on every fixture and on this package).
 """
 
 from __future__ import annotations
