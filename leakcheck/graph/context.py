@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 import networkx as nx
 
+from leakcheck.graph.edges import add_edges
 from leakcheck.graph.nodetypes import EXPRESSIONS
 from leakcheck.graph.regex import RegexReader
 from leakcheck.graph.values import NodeId, Nodes, Value
@@ -174,31 +175,9 @@ class ModuleContext:
         return key
 
     def flow(self, sources: Nodes, target: NodeId) -> None:
-        """An edge from each of ``sources`` into ``target``. ``DiGraph.add_edge`` on
-        networkx's dicts directly: a module makes tens of thousands of edges, and networkx's
-        own method (a cache reset, attribute factories) cost a tenth of building; nodes it
-        creates get empty attributes as networkx gives them. ``build_module`` clears the
-        graph's cache once when it is done."""
-        graph = self.graph
-        succ, pred = graph._succ, graph._pred
-        into = None
-        for s in sources:
-            if s == target:
-                continue
-            out = succ.get(s)
-            if out is None:
-                out = succ[s] = {}
-                pred[s] = {}
-                graph._node[s] = {}
-            elif target in out:
-                continue
-            if into is None:
-                into = pred.get(target)
-                if into is None:
-                    succ[target] = {}
-                    into = pred[target] = {}
-                    graph._node[target] = {}
-            out[target] = into[s] = {}
+        """An edge from each of ``sources`` into ``target`` (``build_module`` clears the
+        graph's cache once when it is done)."""
+        add_edges(self.graph, sources, target)
 
     def sink(self, scope: str, at: cst.CSTNode, tag: str, description: str, message: str,
              tainted: Nodes, when: tuple[str, str] | None = None) -> None:

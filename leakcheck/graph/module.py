@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import libcst as cst
-import networkx as nx
 
 from leakcheck.graph.builder import FunctionBuilder, LinkIn
 from leakcheck.graph.context import ModuleContext
+from leakcheck.graph.edges import clear_cache
 from leakcheck.graph.regex import RegexReader
 from leakcheck.graph.scan import ModuleScan, dotted_name, scan_module
 from leakcheck.positions import Positions
@@ -25,9 +25,7 @@ def build_module(module: cst.Module, path: str, positions: Positions,
     # functions read module globals at call time: analyze them against the final state
     top.run_pending()
     _library_graders(ctx, scan)
-    clear = getattr(nx, "_clear_cache", None)  # edges were added on the dicts directly
-    if clear is not None:
-        clear(ctx.graph)
+    clear_cache(ctx.graph)  # edges were added on networkx's dicts directly
     return ctx
 
 

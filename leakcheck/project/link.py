@@ -20,6 +20,7 @@ from collections.abc import Iterable
 import networkx as nx
 
 from leakcheck.graph.context import CallSite, FunctionData, ModuleContext, Param, SinkRecord
+from leakcheck.graph.edges import add_edges, clear_cache
 from leakcheck.graph.facts import FunctionRef, SinkMethod
 from leakcheck.graph.values import (
     DEEP,
@@ -61,9 +62,7 @@ def _absorb(graph: nx.DiGraph, part: nx.DiGraph) -> None:
                     own[other] = data
                 else:
                     edge.update(data)
-    clear = getattr(nx, "_clear_cache", None)  # networkx 3.3+ caches views on the graph
-    if clear is not None:
-        clear(graph)
+    clear_cache(graph)
 
 
 class Linker:
@@ -553,27 +552,7 @@ class Linker:
             if n[0] == "sym" and n not in known:
                 self._ensure_tokens(sources)
                 break
-        # ``_add_edge`` inlined: the hot path of the linker (half a million edges)
-        graph = self.graph
-        succ, pred = graph._succ, graph._pred
-        added = 0
-        for s in sources:
-            if s == target:
-                continue
-            out = succ.get(s)
-            if out is None:
-                out = succ[s] = {}
-                pred[s] = {}
-                graph._node[s] = {}
-            elif target in out:
-                continue
-            into = pred.get(target)
-            if into is None:
-                succ[target] = {}
-                into = pred[target] = {}
-                graph._node[target] = {}
-            out[target] = into[s] = {"through": through} if through is not None else {}
-            added += 1
+        added = add_edges(self.graph, sources, target, through)  # (the linker's hot path)
         self._edges_added += added
         return added > 0
 
@@ -799,9 +778,7 @@ class Linker:
             self._link_everything()
         else:
             self._link_upstream(targets)
-        clear = getattr(nx, "_clear_cache", None)  # edges were added on the dicts directly
-        if clear is not None:
-            clear(self.graph)
+        clear_cache(self.graph)  # edges were added on networkx's dicts directly
         return self.graph
 
     def _link_upstream(self, targets: Iterable[tuple]) -> None:
