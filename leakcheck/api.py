@@ -139,10 +139,11 @@ class Analyzer:
         gc.disable()
         from leakcheck.pipeline import Pool
 
-        pool = Pool(self.rules, sources, self.jobs, name_words(heads))
+        words = name_words(heads)
+        pool = Pool(self.rules, sources, self.jobs, words)
         try:
             outcome = self._analyze(root, sources, report, pool, engine, hashes, heads,
-                                    names_of, progress)
+                                    words, names_of, progress)
         finally:
             pool.close()
             if collecting:
@@ -202,7 +203,7 @@ class Analyzer:
 
     def _analyze(self, root: Path, sources: list[tuple[str, bytes]], report: set[str] | None,
                  pool: Pool, engine: str, hashes: list[str],
-                 heads: dict[str, tuple[str, ...]],
+                 heads: dict[str, tuple[str, ...]], words: frozenset[bytes],
                  names_of: dict[str, tuple[str, tuple[str, ...]]],
                  progress: ProgressCallback | None = None) -> ProjectOutcome:
         from leakcheck.pipeline import unwrap
@@ -228,7 +229,7 @@ class Analyzer:
 
         # 1. pre-filter: which files can matter at all
         if self.prefilter:
-            facts = self._cached("facts", keys("facts", sorted(name_words(heads))),
+            facts = self._cached("facts", keys("facts", sorted(words)),
                                  lambda t: pool.run("facts", t, sticky=False), every,
                                  lambda i: i)
             component_of: dict[str, str] | None = components(
@@ -312,8 +313,8 @@ class Analyzer:
         if self.cache.enabled:
             for group, idxs in members.items():
                 files = [sources[i][0] for i in idxs]
-                component_keys[group] = key(
-                    "component", engine, rules_key, [(sources[i][0], build_keys[i]) for i in idxs],
+                component_keys[group] = key(  # (build keys hold the engine and the rules)
+                    "component", [(sources[i][0], build_keys[i]) for i in idxs],
                     sorted(report.intersection(files)) if report is not None else None)
                 hit = self.cache.get("component", component_keys[group])
                 if isinstance(hit, ComponentOutcome):

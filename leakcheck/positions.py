@@ -13,7 +13,6 @@ comments, punctuation, operators) get none. The recorded ranges are identical to
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import threading
 from typing import Any
@@ -24,7 +23,7 @@ from libcst._nodes.expression import _BaseParenthesizedNode
 from libcst._nodes.internal import CodegenState
 from libcst.metadata import CodePosition, CodeRange
 
-from leakcheck.graph.nodetypes import NODE_CLASSES
+from leakcheck.graph.nodetypes import PUNCTUATION, WHITESPACE
 
 _NEWLINE = re.compile(r"\r\n?|\n")
 
@@ -169,20 +168,9 @@ class _Skip:
 _SKIP = _Skip()
 
 
-def _is_trivia(cls: type) -> bool:
-    """Whitespace, comments, punctuation and operators: what no graph node is made of. A
-    closing parenthesis and ``*`` of ``import *`` end statements' syntactic ranges, so they
-    keep theirs."""
-    if cls in (cst.RightParen, cst.ImportStar):
-        return False
-    if cls in (cst.SimpleWhitespace, cst.ParenthesizedWhitespace, cst.Newline,
-               cst.TrailingWhitespace, cst.EmptyLine, cst.Comment):
-        return True
-    return dataclasses.is_dataclass(cls) and all(
-        f.name.startswith("whitespace") for f in dataclasses.fields(cls))
-
-
-TRIVIA: frozenset[type] = frozenset(c for c in NODE_CLASSES if _is_trivia(c))
+# Whitespace, comments, punctuation and operators: what no graph node is made of. A closing
+# parenthesis and ``*`` of ``import *`` end statements' syntactic ranges, so they keep theirs.
+TRIVIA: frozenset[type] = (PUNCTUATION | WHITESPACE) - {cst.RightParen, cst.ImportStar}
 
 _ORIGINAL_CODEGEN = CSTNode._codegen
 _ORIGINAL_PARENTHESIZE = _BaseParenthesizedNode._parenthesize

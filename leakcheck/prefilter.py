@@ -223,30 +223,26 @@ def module_heads(rel: str, root: Path,
     return (primary, *aliases, full)
 
 
-def needed(facts: dict[str, FileFacts | object], names: dict[str, tuple[str, ...]]
-           ) -> set[str]:
-    """The files of every component that holds a possible source and a possible sink.
-    ``facts`` values have ``source``, ``sink``, ``relative`` and ``heads`` (or ``runs``)."""
-    return set(components(facts, names))
-
-
 def components(facts: dict[str, FileFacts | object], names: dict[str, tuple[str, ...]]
                ) -> dict[str, str]:
-    """Each file of ``needed``, with the component it is in (named by its first file):
+    """Each file of every component that holds a possible source and a possible sink,
+    with the component it is in (named by its first file):
     no taint crosses from one component to another, so each can be linked and solved on
     its own and its findings kept until one of its files changes. ``facts`` values have
     ``source``, ``sink``, ``relative`` and ``named`` (or ``runs``)."""
     comps = _Components()
     parts = _ModuleParts(names)
-    everything = name_words(names)
+    everything: frozenset[bytes] | None = None  # (for facts that hold all their runs)
     for rel, mods in names.items():
         comps.find(("file", rel))
         for mod in mods:
             comps.union(("file", rel), ("module", mod))
     for rel, f in facts.items():
         named = getattr(f, "named", None)
-        words = frozenset(named) if named is not None else \
-            f.runs & everything  # type: ignore[union-attr]
+        if named is None:
+            everything = everything if everything is not None else name_words(names)
+            named = f.runs & everything  # type: ignore[union-attr]
+        words = frozenset(named)
         for mod in parts.named_by(words):
             comps.union(("file", rel), ("module", mod))
         if f.relative:  # type: ignore[union-attr]
@@ -356,7 +352,7 @@ def needed_files(root: Path, sources: list[tuple[str, bytes]], rules: RuleSet) -
     packages: dict[str, bool] = {}
     names = {rel: module_heads(rel, root, module_names(rel, root, packages))
              for rel, _ in sources}
-    return needed(facts, names)
+    return set(components(facts, names))
 
 
 def _dotted(node: ast.expr) -> tuple[str, ...] | None:

@@ -1,4 +1,5 @@
-"""libcst's node classes, and its abstract ones as sets of their concrete classes.
+"""libcst's node classes: its abstract ones as sets of their concrete classes, and its
+trivia (punctuation, operators, whitespace and comments).
 
 ``isinstance`` against libcst's abstract bases goes through ``ABCMeta.__instancecheck__``,
 several times slower than a set lookup of the node's type; the builder asks it for every
@@ -8,6 +9,7 @@ sets are made from each class's MRO.)
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Iterator
 
@@ -34,3 +36,12 @@ def concrete(base: type) -> frozenset[type]:
 
 EXPRESSIONS = concrete(cst.BaseExpression)
 SMALL_STATEMENTS = concrete(cst.BaseSmallStatement)
+
+# punctuation and operators: nodes whose only fields are their whitespace (``Comma``,
+# ``Dot``, ``Add``, ``LeftParen``; ``ImportStar`` has none)
+PUNCTUATION: frozenset[type] = frozenset(
+    c for c in NODE_CLASSES if all(f.name.startswith("whitespace")
+                                   for f in dataclasses.fields(c)))
+WHITESPACE: frozenset[type] = frozenset({
+    cst.SimpleWhitespace, cst.ParenthesizedWhitespace, cst.Newline, cst.TrailingWhitespace,
+    cst.EmptyLine, cst.Comment})

@@ -18,6 +18,8 @@ import dataclasses
 
 import libcst as cst
 
+from leakcheck.graph.nodetypes import PUNCTUATION, WHITESPACE
+
 # Fields that hold only trivia: whitespace and comments, brackets, punctuation, operators,
 # indentation strings, keyword tokens (the same field names across libcst's node classes;
 # every field named ``whitespace...`` too).
@@ -30,18 +32,10 @@ _TRIVIA_FIELDS = frozenset({
 })
 
 # Node types that hold no statement and no expression (nothing below them is visited).
-LEAVES: frozenset[type] = frozenset({
+LEAVES: frozenset[type] = WHITESPACE | {
     cst.Name, cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.Ellipsis,
-    cst.FormattedStringText, cst.Pass, cst.Break, cst.Continue, cst.Newline, cst.Comment,
-    cst.EmptyLine, cst.TrailingWhitespace, cst.SimpleWhitespace, cst.ParenthesizedWhitespace,
-    cst.ImportStar, cst.ParamStar, cst.ParamSlash,
-})
-
-
-def _is_trivia(cls: type) -> bool:
-    """Punctuation and operator nodes: whitespace fields only (or none, ``ImportStar``)."""
-    return dataclasses.is_dataclass(cls) and all(
-        f.name.startswith("whitespace") for f in dataclasses.fields(cls))
+    cst.FormattedStringText, cst.Pass, cst.Break, cst.Continue, cst.ImportStar, cst.ParamStar,
+    cst.ParamSlash}
 
 
 class _Plan:
@@ -61,7 +55,7 @@ class _Plan:
                 self.handlers[name[len("visit_"):]] = name
         handled = {getattr(cst, n, None) for n in self.handlers}
         # a visitor of trivia sees everything; one of leaves sees those leaves
-        self.everything = any(isinstance(c, type) and _is_trivia(c) for c in handled)
+        self.everything = not handled.isdisjoint(PUNCTUATION)
         self.skip = frozenset() if self.everything else LEAVES - handled
         self.fields: dict[type, tuple[str, ...]] = {}
         self.kinds: dict[type, int] = {tuple: 2, list: 2}
@@ -78,7 +72,7 @@ class _Plan:
         kind = self.kinds.get(cls)
         if kind is None:
             visit = issubclass(cls, cst.CSTNode) and cls not in self.skip and (
-                self.everything or not _is_trivia(cls))
+                self.everything or cls not in PUNCTUATION)
             kind = self.kinds[cls] = 1 if visit else 0
         return kind
 
