@@ -112,7 +112,8 @@ def _visitor(*names: str) -> tuple[cst.CSTVisitor, type]:
 # strings), and trivia (commas, whitespace): walk prunes trivia and leaves unless asked for them
 WALK_CASES = [("Call", "Assign", "FunctionDef", "Return", "Dict", "Lambda", "ClassDef"),
               ("Name", "SimpleString", "Attribute", "Subscript", "FormattedString"),
-              ("Comma", "SimpleWhitespace", "Name"), ("Param", "Arg", "Index", "Decorator")]
+              ("Comma", "SimpleWhitespace", "Name"), ("Param", "Arg", "Index", "Decorator"),
+              ("SimpleWhitespace", "Comment")]
 
 
 @pytest.mark.parametrize("names", WALK_CASES, ids="-".join)

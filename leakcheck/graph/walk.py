@@ -55,7 +55,7 @@ class _Plan:
                 self.handlers[name[len("visit_"):]] = name
         handled = {getattr(cst, n, None) for n in self.handlers}
         # a visitor of trivia sees everything; one of leaves sees those leaves
-        self.everything = not handled.isdisjoint(PUNCTUATION)
+        self.everything = not handled.isdisjoint(PUNCTUATION | WHITESPACE)
         self.skip = frozenset() if self.everything else LEAVES - handled
         self.fields: dict[type, tuple[str, ...]] = {}
         self.kinds: dict[type, int] = {tuple: 2, list: 2}
