@@ -341,6 +341,8 @@ class Analyzer:
                  if (report is None or s.span.path in report) and linker.sink_applies(s)]
         linked = True
         try:
+            sinks += [s for s in linker.attribute_sinks({s.span for s in sinks})
+                      if report is None or s.span.path in report]
             graph = linker.run(s.node for s in sinks)
         except Exception as exc:  # keep every module's own findings
             linked = False

@@ -72,6 +72,9 @@ PROJECTS = {
     "shared_globals": "module globals imported by other modules: changed in place by an "
                       "importer (RECENT.append) or by their own module's function, read by "
                       "a grader that imports them; field-sensitive by constant key",
+    "grader_attributes": "a grader's bound method kept on an object under a neutral name "
+                         "(`self.evaluate = judge.grade`, a partial of it, a parameter a "
+                         "caller gives it) and called from the class, a base or outside",
 }
 
 # (project, explicit file, a file a finding's source must be in, or None): SPEC §5, findings

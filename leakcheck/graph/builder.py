@@ -357,6 +357,9 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
                 data.attr_functions.setdefault(attr, set()).add(value.info.qualname)
             if data is not None and isinstance(value.info, facts.Instance):
                 data.attr_types.setdefault(attr, set()).add(value.info.qualname)
+            if data is not None and isinstance(value.info, facts.SinkMethod):
+                data.attr_graders.setdefault(attr, set()).add((value.info.code,
+                                                               value.info.bound))
             param = _own_param_of(value)
             if data is not None and param is not None:
                 data.attr_params.setdefault(attr, set()).add((param[1], param[2]))

@@ -99,6 +99,9 @@ class ClassData:
     attr_types: dict[str, set[str]] = field(default_factory=dict)
     # `self.reward_fn = reward_fn` (a parameter): attribute -> (function, parameter)
     attr_params: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
+    # `self.fn = judge.grade` (also a partial of it): attribute -> (how the grader is
+    # written, the taint a partial bound); `self.fn(text)` is a grader call (linking)
+    attr_graders: dict[str, set[tuple[str, frozenset]]] = field(default_factory=dict)
 
 
 class ModuleContext:

@@ -35,6 +35,7 @@ from leakcheck.graph.values import (
     sym_value,
 )
 from leakcheck.project.index import ProjectIndex
+from leakcheck.types import Span
 
 MAX_SCC_ROUNDS = 8
 Summary = tuple[frozenset, frozenset]  # (roots, the roots that are not the own parameters)
@@ -242,6 +243,73 @@ class Linker:
             return True
         self.callables("", "")
         return record.when in self._graders_passed
+
+    def attribute_sinks(self, taken: set[Span]) -> list[SinkRecord]:
+        """Calls of a grader's method kept on an object: ``self.fn = judge.grade`` (or a
+        parameter some caller gives a grader's method, ``self.fn = fn``), then
+        ``self.fn(text)`` or ``obj.fn(text)`` in code that knows the class. The attribute
+        may be set in the class, a base or a subclass (``self`` in a base's method may be
+        the subclass's). Each such call is a sink of every argument, and of what a partial
+        bound; a node of its own is added to the graph (before linking, which searches
+        back from it). ``taken``: the spans of calls that are sinks already (``self.grade``
+        is a grader by its name)."""
+        self.callables("", "")
+        # class -> attribute -> (what the message calls the grader, the description's
+        # note, the taint a partial bound)
+        held: dict[str, dict[str, list[tuple[str, str, frozenset]]]] = defaultdict(dict)
+        for cls in sorted(self.classes):
+            data = self.classes[cls]
+            for attr, graders in data.attr_graders.items():
+                for code, bound in sorted(graders, key=repr):
+                    held[cls].setdefault(attr, []).append(
+                        (f"grader `{code}`", f" (`{code}`)", bound))
+            for attr, params in data.attr_params.items():
+                for func, param in sorted(params):
+                    if (func, param) in self._graders_passed:
+                        held[cls].setdefault(attr, []).append(
+                            (f"the grader given as `{param}`", "", frozenset()))
+        if not held:
+            return []
+        relatives = self._class_relatives()
+        out: dict[tuple, SinkRecord] = {}
+        for _caller, site in self.sites:
+            t = site.target
+            if t.kind != "method" or t.property_read or not t.method:
+                continue
+            cls = self.resolve_name(t.name)
+            if cls is None or cls not in self.classes:
+                continue
+            found = [g for c in (cls, *relatives.get(cls, ())) for g in
+                     held.get(c, {}).get(t.method, ())]
+            if not found:
+                continue
+            span = site.span
+            if span in taken:
+                continue
+            node = (span.path, site.scope, span.start_line, span.start_column, span.end_line,
+                    span.end_column, "sink:attr-call")
+            taint: set = set(site.spread)
+            for forwarded in (site.star_forward, site.kw_forward):
+                if forwarded is not None:
+                    taint |= deep(sym_value(forwarded))
+            for v in (*site.positional, *(v for _, v in site.keywords)):
+                taint |= deep(v)
+            for _, _, bound in found:
+                taint |= bound
+            grader, note, _ = found[0]
+            if node not in self.graph:
+                self.graph.add_node(node, message=f"passed to {grader} as `{site.code}()`",
+                                    step="sink")
+            for token in taint:  # as if the module graph had them (``__init__``)
+                if token[0] == "sym" and token not in self.known:
+                    self.known.add(token)
+                    self.tokens[token[1]].append((token[2], token))
+                    self.tokens[token[1]].sort(key=lambda t: repr(t[0]))
+            add_edges(self.graph, taint, node)
+            out.setdefault(node, SinkRecord(node, span, site.scope, f"`{site.code}()`{note}",
+                                            site.code))
+        clear_cache(self.graph)
+        return list(out.values())
 
     def forwards(self, wrapper: str, decorator: str) -> bool:
         """A wrapper that only passes its own ``*args, **kwargs`` on to the decorated
