@@ -75,6 +75,9 @@ PROJECTS = {
     "grader_attributes": "a grader's bound method kept on an object under a neutral name "
                          "(`self.evaluate = judge.grade`, a partial of it, a parameter a "
                          "caller gives it) and called from the class, a base or outside",
+    "star_imports": "`from pkg import *` through a package `__init__` that star-imports its "
+                    "modules, `__all__` or every public name, an exported constant as the "
+                    "split separator, a local definition after the star import",
 }
 
 # (project, explicit file, a file a finding's source must be in, or None): SPEC §5, findings
@@ -94,6 +97,7 @@ EXPLICIT = [
     ("verl_style", "tinyverl/rewards/custom.py", None),
     ("context_sensitivity", "cs/text.py", None),
     ("shared_globals", "rlstate/grading.py", "rlstate/rollout.py"),
+    ("star_imports", "rlkit/rewards/shaping.py", "train/rollout.py"),
 ]
 
 _QUIET = re.compile(r"#\s*(clean|sanitized)\b")

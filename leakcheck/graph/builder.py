@@ -65,6 +65,8 @@ class LinkIn:
     # `m.G` as an imported module's attribute (dotted as imported) -> (module, name), for
     # such globals
     module_globals: tuple[tuple[str, tuple[str, str]], ...] = ()
+    # `from m import *` (m in the project, absolute as written) -> the names it binds here
+    star_names: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):

@@ -141,6 +141,11 @@ class ModuleScan:
     # ("m", "G"); `pkg.m.G[k] = v`: ("pkg", "m", "G")): a module's global when what comes
     # before its last part is an imported module
     written_chains: set[tuple[str, ...]] = field(default_factory=set)
+    # `from m import *` at the top level: the modules, absolute, in source order; and the
+    # module's own `__all__` when it is a literal list or tuple of strings (None: not
+    # given, or not literal: then every public name is exported)
+    star_imports: list[str] = field(default_factory=list)
+    all_names: tuple[str, ...] | None = None
 
     def literal_only(self, name: str, attr: bool) -> bool:
         """Attributes and keys are apart: ``sampling_args["thinking"] = {...}`` says nothing
@@ -316,9 +321,26 @@ class _Scanner(cst.CSTVisitor):
         self.out.class_fields[node.name.value] = tuple(names)
 
 
+def _strings(expr: cst.BaseExpression) -> tuple[str, ...] | None:
+    """A literal list or tuple of strings (``__all__ = ["a", "b"]``); None otherwise."""
+    from leakcheck.graph.exprs import literal_value
+
+    if type(expr) not in (cst.List, cst.Tuple):
+        return None
+    out = []
+    for el in expr.elements:
+        value = literal_value(el.value) if type(el) is cst.Element else None
+        if not isinstance(value, str):
+            return None
+        out.append(value)
+    return tuple(out)
+
+
 def _top_level(module: cst.Module, out: ModuleScan, module_name: str, is_package: bool) -> None:
     from leakcheck.graph.exprs import _NOT_CONST, literal_value
 
+    all_names: tuple[str, ...] | None = None
+    dynamic_all = False  # `__all__` changed in a way not read here: every public name
     for stmt in module.body:
         if type(stmt) in (cst.FunctionDef, cst.ClassDef):
             out.top_defs.add(stmt.name.value)
@@ -333,8 +355,13 @@ def _top_level(module: cst.Module, out: ModuleScan, module_name: str, is_package
                     out.top_defs.add(line.name.value)
                 continue
             for small in line.body:
-                if type(small) in (cst.Import, cst.ImportFrom) and \
-                        type(small.names) is not cst.ImportStar:
+                if type(small) is cst.ImportFrom and type(small.names) is cst.ImportStar:
+                    out.star_imports.append(import_base(
+                        module_name, is_package, len(small.relative),
+                        dotted_name(small.module) if small.module is not None else None)
+                        or "")
+                    continue
+                if type(small) in (cst.Import, cst.ImportFrom):
                     prefix = ""
                     if type(small) is cst.ImportFrom:
                         prefix = import_base(module_name, is_package, len(small.relative),
@@ -354,6 +381,11 @@ def _top_level(module: cst.Module, out: ModuleScan, module_name: str, is_package
                     targets = [t.target for t in small.targets] \
                         if type(small) is cst.Assign else [small.target]
                     for t in targets:
+                        if type(t) is cst.Name and t.value == "__all__":
+                            # (a second assignment, in an `if` or `try` perhaps: not read)
+                            dynamic_all = dynamic_all or all_names is not None
+                            all_names = _strings(small.value)
+                            dynamic_all = dynamic_all or all_names is None
                         if type(t) is cst.Name:
                             out.top_vars.add(t.value)
                             value = literal_value(small.value)
@@ -365,6 +397,15 @@ def _top_level(module: cst.Module, out: ModuleScan, module_name: str, is_package
                                 if type(el.value) is cst.Name and value is not _NOT_CONST \
                                         and isinstance(value, (str, int, float)):
                                     out.constants[el.value.value] = value
+                elif type(small) is cst.AugAssign and type(small.target) is cst.Name and \
+                        small.target.value == "__all__":
+                    more = _strings(small.value)
+                    if more is None or all_names is None:
+                        dynamic_all = True
+                    else:
+                        all_names = all_names + more
+    if all_names is not None and not dynamic_all and "__all__" not in out.written_globals:
+        out.all_names = all_names  # (`__all__.append(...)` is in written_globals)
 
 
 def scan_module(module: cst.Module, vocab: Vocabulary, module_name: str = "",

@@ -119,14 +119,17 @@ class StmtMixin:
         """Imported names are references by absolute qualified name (never sources by
         name); an imported module constant (``THINK_END``) keeps its value."""
         names = node.names
-        if type(names) is cst.ImportStar:
-            return
         constants = dict(self.link_in.constants)
         prefix = ""
         if type(node) is cst.ImportFrom:
             prefix = import_base(self.ctx.module_name, self.ctx.path.endswith("__init__.py"),
                                  len(node.relative), dotted_name(node.module)
-                                 if node.module is not None else None)
+                                 if node.module is not None else None) or ""
+        if type(names) is cst.ImportStar:  # the public names the project index found
+            for local in dict(self.link_in.star_names).get(prefix, ()):
+                self.bind_import(local, Value(info=facts.FunctionRef(f"{prefix}.{local}")),
+                                 constants)
+            return
         for alias in names:
             dotted = ".".join(dotted_name(alias.name) or ())
             target = f"{prefix}.{dotted}".lstrip(".") if type(node) is cst.ImportFrom \
@@ -139,12 +142,16 @@ class StmtMixin:
             else:  # `import a.b` binds `a`
                 local = dotted.split(".")[0]
                 ref = Value(info=facts.FunctionRef(local))
-            if local in constants:
-                ref = Value(info=facts.Const(constants[local]))
-            shared = self.imported_globals.get(local)
-            if shared is not None:  # another module's global changed in place somewhere
-                ref = with_sym(ref, ("global", shared[0]), (attr_key(shared[1]),))
-            self.state.env[local] = ref
+            self.bind_import(local, ref, constants)
+
+    def bind_import(self: FunctionBuilder, local: str, ref: Value,
+                    constants: dict[str, object]) -> None:
+        if local in constants:
+            ref = Value(info=facts.Const(constants[local]))
+        shared = self.imported_globals.get(local)
+        if shared is not None:  # another module's global changed in place somewhere
+            ref = with_sym(ref, ("global", shared[0]), (attr_key(shared[1]),))
+        self.state.env[local] = ref
 
     # -- branches --------------------------------------------------------------------
     def branch(self: FunctionBuilder, body: cst.BaseSuite | list, cond: frozenset,

@@ -37,6 +37,75 @@ class ProjectIndex:
     def module(self, name: str) -> str | None:
         return self.alias.get(name)
 
+    def _star_closure(self, primary: str) -> tuple[frozenset[str], frozenset[str]]:
+        """The modules a module's star imports reach, itself included and transitively, and
+        the names ``from <module> import *`` binds: its literal ``__all__``, else the public
+        names of every module reached without passing one that has an ``__all__`` (whose
+        own ``__all__`` is what it passes on). Iterative; the same for a cycle's members."""
+        memo: dict[str, tuple[frozenset[str], frozenset[str]]] = self.__dict__.setdefault(
+            "_closures", {})
+        found = memo.get(primary)
+        if found is not None:
+            return found
+        reach = {primary}
+        flowing = {primary}  # reached on a path whose names flow (a second path may flow)
+        stack = [(primary, True)]  # (module, whether its names flow to `primary`)
+        names: set[str] = set()
+        while stack:
+            mod, flows = stack.pop()
+            scan = self.scans[mod]
+            limited = scan.all_names is not None
+            if flows and limited:
+                names.update(scan.all_names or ())
+            elif flows:
+                names.update(n for n in (*scan.top_defs, *scan.imports, *scan.top_vars,
+                                         *scan.constants,
+                                         *(d.split(".")[0] for d in scan.dotted_imports))
+                             if not n.startswith("_"))
+            for target in scan.star_imports:
+                inner = self.module(target)
+                passes = flows and not limited
+                if inner is not None and (inner not in reach or
+                                          (passes and inner not in flowing)):
+                    reach.add(inner)
+                    if passes:
+                        flowing.add(inner)
+                    stack.append((inner, passes))
+        found = (frozenset(reach), frozenset(names))
+        memo[primary] = found
+        return found
+
+    def exports(self, primary: str) -> frozenset[str]:
+        """The names ``from <module> import *`` binds: its literal ``__all__``, else every
+        name it binds at the top level that does not start with an underscore (what it
+        imports too, its own star imports included), as Python does."""
+        return self._star_closure(primary)[1]
+
+    def star_names(self, primary: str) -> dict[str, str]:
+        """Names a module's star imports bind -> the dotted name each refers to (through
+        the module it was imported from). A later star import wins over an earlier one,
+        except one that reaches back to this module (a cycle: what it would give again is
+        this module's own); a name the module binds itself wins over both (in Python the
+        last binding does; a star import at the top and definitions after it is the usual
+        order)."""
+        memo: dict[str, dict[str, str]] = self.__dict__.setdefault("_star_names", {})
+        found = memo.get(primary)
+        if found is not None:
+            return found
+        scan = self.scans[primary]
+        found = {}
+        own = {*scan.top_defs, *scan.imports, *scan.top_vars, *scan.constants}
+        for target in scan.star_imports:
+            inner = self.module(target)
+            if inner is None or inner == primary:
+                continue  # a library's star import: nothing the index can name
+            back = primary in self._star_closure(inner)[0]
+            for name in sorted(self.exports(inner)):
+                if name not in own and not (back and name in found):
+                    found[name] = f"{target}.{name}"
+        memo[primary] = found
+        return found
+
     def resolve(self, dotted: str, hops: int = 0) -> Resolved | None:
         """Follow imports and re-exports (``pkg/__init__.py`` importing from ``.utils``)
         to the module that defines ``dotted``."""
@@ -60,8 +129,21 @@ class ProjectIndex:
                 return Resolved("const", f"{mod}.{head}", scan.constants[head])
             if head in scan.top_vars and not rest:
                 return Resolved("var", f"{mod}.{head}")
+            star = self.star_names(mod) if scan.star_imports else {}
+            if head in star:
+                return self.resolve(".".join([star[head], *rest]), hops + 1)
             return None
         return None
+
+    def _star_link_in(self, mod: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """For the builder: each star import's module, as written, -> the names it binds."""
+        scan = self.scans[mod]
+        if not scan.star_imports:
+            return ()
+        by_target: dict[str, list[str]] = {}
+        for name, dotted in self.star_names(mod).items():
+            by_target.setdefault(dotted.rsplit(".", 1)[0], []).append(name)
+        return tuple(sorted((t, tuple(sorted(names))) for t, names in by_target.items()))
 
     def _rebound(self, dotted: str) -> bool:
         """Whether the package of module ``dotted`` binds its last name to something else:
@@ -74,7 +156,10 @@ class ProjectIndex:
         scan = self.scans[owner]
         if name in scan.imports:
             return scan.imports[name] != dotted  # (`from . import rate`: the module itself)
-        return name in scan.top_defs or name in scan.top_vars or name in scan.constants
+        if name in scan.top_defs or name in scan.top_vars or name in scan.constants:
+            return True
+        star = self.star_names(owner) if scan.star_imports else {}
+        return name in star and star[name] != dotted
 
     def link_in(self, primary: str) -> LinkIn:
         return self._link_ins()[primary]
@@ -98,7 +183,8 @@ class ProjectIndex:
         # functions, or a module importing it (`from m import G; G.append(v)`, or `import m`
         # and `m.G.append(v)`)
         hits = {mod: [(local, target, self.resolve(target))
-                      for local, target in sorted(scan.imports.items())]
+                      for local, target in sorted({**self.star_names(mod), **scan.imports}
+                                                  .items())]
                 + [("", dotted, self.resolve(dotted)) for dotted in sorted(scan.dotted_imports)]
                 for mod, scan in self.scans.items()}
         shared: dict[str, set[str]] = {mod: scan.written_globals & scan.top_vars
@@ -139,6 +225,6 @@ class ProjectIndex:
                                  frozenset(q for q in factories if q.startswith(own)),
                                  tuple(constants), frozenset(properties),
                                  frozenset(shared[mod]), tuple(imported),
-                                 tuple(sorted(set(through))))
+                                 tuple(sorted(set(through))), self._star_link_in(mod))
         self._cache = result
         return result
