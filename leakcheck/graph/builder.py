@@ -82,6 +82,7 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
         self.grader = grader  # name of the registered grader this function is, if any
         self.link_in = link_in or LinkIn()
         self.imported_globals = dict(self.link_in.imported_globals)
+        self.star_names = dict(self.link_in.star_names)
         self._module_globals = dict(self.link_in.module_globals)
         # modules with shared globals as imported (`pkg.m`), and the packages above them
         self._global_modules = {dotted.rsplit(".", 1)[0].rsplit(".", k)[0]

@@ -126,7 +126,7 @@ class StmtMixin:
                                  len(node.relative), dotted_name(node.module)
                                  if node.module is not None else None) or ""
         if type(names) is cst.ImportStar:  # the public names the project index found
-            for local in dict(self.link_in.star_names).get(prefix, ()):
+            for local in self.star_names.get(prefix, ()):
                 self.bind_import(local, Value(info=facts.FunctionRef(f"{prefix}.{local}")),
                                  constants)
             return

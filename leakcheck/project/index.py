@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import networkx as nx
+
 from leakcheck.graph.builder import LinkIn
 from leakcheck.graph.scan import ModuleScan
 
@@ -37,49 +39,62 @@ class ProjectIndex:
     def module(self, name: str) -> str | None:
         return self.alias.get(name)
 
-    def _star_closure(self, primary: str) -> tuple[frozenset[str], frozenset[str]]:
-        """The modules a module's star imports reach, itself included and transitively, and
-        the names ``from <module> import *`` binds: its literal ``__all__``, else the public
-        names of every module reached without passing one that has an ``__all__`` (whose
-        own ``__all__`` is what it passes on). Iterative; the same for a cycle's members."""
-        memo: dict[str, tuple[frozenset[str], frozenset[str]]] = self.__dict__.setdefault(
-            "_closures", {})
-        found = memo.get(primary)
-        if found is not None:
-            return found
-        reach = {primary}
-        flowing = {primary}  # reached on a path whose names flow (a second path may flow)
-        stack = [(primary, True)]  # (module, whether its names flow to `primary`)
-        names: set[str] = set()
-        while stack:
-            mod, flows = stack.pop()
-            scan = self.scans[mod]
-            limited = scan.all_names is not None
-            if flows and limited:
-                names.update(scan.all_names or ())
-            elif flows:
-                names.update(n for n in (*scan.top_defs, *scan.imports, *scan.top_vars,
-                                         *scan.constants,
-                                         *(d.split(".")[0] for d in scan.dotted_imports))
-                             if not n.startswith("_"))
+    def _stars(self) -> tuple[dict[str, frozenset[str]], dict[str, int]]:
+        """What each star-imported module exports, and each module's strongly connected
+        component of the star imports, computed once for the project in linear time (a web
+        of modules that all star-import each other stays cheap).
+
+        ``from <module> import *`` binds the module's literal ``__all__``; else every name
+        it binds at the top level that does not start with an underscore, and, through its
+        own star imports, what those export (Python's rule, followed transitively). So the
+        exports of a module are the *base* names of every module reachable from it along
+        star imports of modules without an ``__all__``: a module's base is its ``__all__``,
+        or its public names."""
+        cached = self.__dict__.get("_star_info")
+        if cached is not None:
+            return cached
+        every = nx.DiGraph()  # all star imports: for cycles
+        flows = nx.DiGraph()  # those whose names flow back to the importer
+        for mod, scan in self.scans.items():
             for target in scan.star_imports:
                 inner = self.module(target)
-                passes = flows and not limited
-                if inner is not None and (inner not in reach or
-                                          (passes and inner not in flowing)):
-                    reach.add(inner)
-                    if passes:
-                        flowing.add(inner)
-                    stack.append((inner, passes))
-        found = (frozenset(reach), frozenset(names))
-        memo[primary] = found
-        return found
+                if inner is None or inner == mod:
+                    continue
+                every.add_edge(mod, inner)
+                if scan.all_names is None:
+                    flows.add_edge(mod, inner)
+                else:
+                    flows.add_node(mod)
+                flows.add_node(inner)
+        cycle_of = {m: i for i, members in enumerate(
+            sorted(sorted(c) for c in nx.strongly_connected_components(every)))
+            for m in members}
+        condensed = nx.condensation(flows)
+        members = condensed.graph["mapping"]
+        names: dict[int, set[str]] = {}
+        for c in reversed(list(nx.topological_sort(condensed))):
+            found: set[str] = set()
+            for mod in condensed.nodes[c]["members"]:
+                found |= self._base_names(mod)
+            for after in condensed.successors(c):
+                found |= names[after]
+            names[c] = found
+        exports = {mod: frozenset(names[c]) for mod, c in members.items()}
+        self._star_info = (exports, cycle_of)
+        return self._star_info
+
+    def _base_names(self, mod: str) -> set[str]:
+        scan = self.scans[mod]
+        if scan.all_names is not None:
+            return set(scan.all_names)
+        return {n for n in (*scan.top_defs, *scan.imports, *scan.top_vars, *scan.constants,
+                            *(d.split(".")[0] for d in scan.dotted_imports))
+                if not n.startswith("_")}
 
     def exports(self, primary: str) -> frozenset[str]:
-        """The names ``from <module> import *`` binds: its literal ``__all__``, else every
-        name it binds at the top level that does not start with an underscore (what it
-        imports too, its own star imports included), as Python does."""
-        return self._star_closure(primary)[1]
+        """The names ``from <module> import *`` binds (see ``_stars``)."""
+        found = self._stars()[0].get(primary)
+        return found if found is not None else frozenset(self._base_names(primary))
 
     def star_names(self, primary: str) -> dict[str, str]:
         """Names a module's star imports bind -> the dotted name each refers to (through
@@ -93,16 +108,18 @@ class ProjectIndex:
         if found is not None:
             return found
         scan = self.scans[primary]
-        found = {}
+        via: dict[str, str] = {}  # name -> the star import's module
         own = {*scan.top_defs, *scan.imports, *scan.top_vars, *scan.constants}
-        for target in scan.star_imports:
-            inner = self.module(target)
+        for target in scan.star_imports:  # (set operations: a web of modules that all
+            inner = self.module(target)   # star-import each other stays fast)
             if inner is None or inner == primary:
                 continue  # a library's star import: nothing the index can name
-            back = primary in self._star_closure(inner)[0]
-            for name in sorted(self.exports(inner)):
-                if name not in own and not (back and name in found):
-                    found[name] = f"{target}.{name}"
+            names = self.exports(inner) - own
+            cycle_of = self._stars()[1]
+            if cycle_of.get(inner) == cycle_of.get(primary):  # (both have star imports)
+                names = names - via.keys()
+            via.update(dict.fromkeys(names, target))
+        found = {name: f"{via[name]}.{name}" for name in sorted(via)}
         memo[primary] = found
         return found
 
