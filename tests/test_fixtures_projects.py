@@ -78,6 +78,10 @@ PROJECTS = {
     "star_imports": "`from pkg import *` through a package `__init__` that star-imports its "
                     "modules, `__all__` or every public name, an exported constant as the "
                     "split separator, a local definition after the star import",
+    "function_values": "functions chosen through values: a registry dict imported from "
+                       "another module read with a key in a variable, a tuple iterated, a "
+                       "conditional expression, lists handed to a helper and kept by a "
+                       "trainer on `self`",
 }
 
 # (project, explicit file, a file a finding's source must be in, or None): SPEC §5, findings
@@ -98,6 +102,7 @@ EXPLICIT = [
     ("context_sensitivity", "cs/text.py", None),
     ("shared_globals", "rlstate/grading.py", "rlstate/rollout.py"),
     ("star_imports", "rlkit/rewards/shaping.py", "train/rollout.py"),
+    ("function_values", "rlx/checks.py", "train.py"),
 ]
 
 _QUIET = re.compile(r"#\s*(clean|sanitized)\b")

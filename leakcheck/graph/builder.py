@@ -33,6 +33,7 @@ from leakcheck.graph.values import (
     attr_key,
     deep,
     elements,
+    held_references,
     item_key,
     join,
     join_all,
@@ -67,6 +68,9 @@ class LinkIn:
     module_globals: tuple[tuple[str, tuple[str, str]], ...] = ()
     # `from m import *` (m in the project, absolute as written) -> the names it binds here
     star_names: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # imported name -> the functions another module's container of function references
+    # holds (``from checks import CHECKS``, then ``CHECKS[name](x)``), dotted
+    function_tables: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
@@ -83,6 +87,7 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
         self.link_in = link_in or LinkIn()
         self.imported_globals = dict(self.link_in.imported_globals)
         self.star_names = dict(self.link_in.star_names)
+        self.function_tables = dict(self.link_in.function_tables)
         self._module_globals = dict(self.link_in.module_globals)
         # modules with shared globals as imported (`pkg.m`), and the packages above them
         self._global_modules = {dotted.rsplit(".", 1)[0].rsplit(".", k)[0]
@@ -356,13 +361,19 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
                 continue
             self.store_shared(sym_base, attr_key(attr), value)
             data = self.ctx.classes.get(sym_base[1])
-            if data is not None and isinstance(value.info, (facts.FunctionRef, facts.Partial)):
+            if data is not None and isinstance(value.info, facts.Partial):
                 data.attr_functions.setdefault(attr, set()).add(value.info.qualname)
+            for held in held_references(value) if data is not None else ():
+                # a function, or functions in a list or dict (`self.funcs = [a, b]`)
+                if isinstance(held, facts.FunctionRef):
+                    data.attr_functions.setdefault(attr, set()).add(held.qualname)
+                elif isinstance(held, facts.FunctionRefs):
+                    data.attr_functions.setdefault(attr, set()).update(held.qualnames)
             if data is not None and isinstance(value.info, facts.Instance):
                 data.attr_types.setdefault(attr, set()).add(value.info.qualname)
-            if data is not None and isinstance(value.info, facts.SinkMethod):
-                data.attr_graders.setdefault(attr, set()).add((value.info.code,
-                                                               value.info.bound))
+            for held in held_references(value) if data is not None else ():
+                if isinstance(held, facts.SinkMethod):  # also in a list: `[judge.grade]`
+                    data.attr_graders.setdefault(attr, set()).add((held.code, held.bound))
             param = _own_param_of(value)
             if data is not None and param is not None:
                 data.attr_params.setdefault(attr, set()).add((param[1], param[2]))

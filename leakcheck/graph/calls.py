@@ -277,19 +277,31 @@ class CallMixin:
             info = self.lookup(func.value).info
             if isinstance(info, facts.FunctionRef):
                 return Target("function", info.qualname), args
+            if isinstance(info, facts.FunctionRefs):
+                return Target("functions", "", names=info.qualnames), args
             if isinstance(info, facts.Partial):
                 bound = Args(list(info.args) + args.positional,
                              {**dict(info.keywords), **args.keywords}, args.nodes, args.spread,
                              args.star_forward, args.kw_forward)
                 return Target("function", info.qualname), bound
             value = self.lookup(func.value)
-            param = _own_parameter(value)
-            if param is not None:  # a callable parameter: whatever the callers pass
+            param = _own_parameter(value) or _item_of(value, "param")
+            if param is not None:  # a callable parameter, or an item of one (`for f in
+                # funcs: f(x)`): whatever the callers pass, or put in what they pass
                 return Target("param", param[1], param[2]), args
+            held = _item_of(value, "self")
+            if held is not None:  # `for f in self.funcs: f(x)`: what the attribute holds
+                return Target("method", held[1], held[2]), args
             made = [base for base, path in value.syms if base[0] == "ret" and path == ()]
             if len(made) == 1:  # `f = make_filter(); f(x)`: what the factory returns
                 return Target("returned", "", via=made[0]), args
             return None, args
+        if type(func) is not cst.Attribute and receiver is not None:
+            # `REWARD_FUNCS["acc"](x)`, `REWARD_FUNCS[name](x)`, `(a or b)(x)`
+            if isinstance(receiver.info, facts.FunctionRef):
+                return Target("function", receiver.info.qualname), args
+            if isinstance(receiver.info, facts.FunctionRefs):
+                return Target("functions", "", names=receiver.info.qualnames), args
         if type(func) is not cst.Attribute or receiver is None:
             return None, args
         name = func.attr.value
@@ -642,6 +654,27 @@ def _own_parameter(value: Value) -> tuple | None:
         (base, path), = value.syms
         if base[0] == "param" and path == ():
             return base
+    return None
+
+
+def _item_of(value: Value, kind: str) -> tuple | None:
+    """The base of a parameter (``kind`` "param": the parameter's base) or of a ``self``
+    attribute (``kind`` "self": the base plus the attribute name) that ``value`` is an item
+    or a constant field of, as read from it (``for f in funcs``, ``funcs["acc"]``,
+    ``self.funcs[0]``)."""
+    if value.elem is not None or value.fields or len(value.syms) != 1:
+        return None
+    (base, path), = value.syms
+    if base[0] != kind:
+        return None
+    if kind == "self":
+        if len(path) < 2 or not path[0].startswith("."):
+            return None
+        steps, base = path[1:], (*base, path[0][1:])
+    else:
+        steps = path
+    if steps and all(s == "[]" or s[:1] in ("'", "#") for s in steps):
+        return base
     return None
 
 

@@ -44,12 +44,14 @@ class SinkRecord:
 class Target:
     """What a call into the project refers to, resolved at link time."""
 
-    kind: str  # "function" (a qualified name) | "method" (class, name) | "super"
+    kind: str  # "function" (a qualified name) | "method" (class, name) | "super" |
+    # "functions" (each of ``names``: a merge of references)
     name: str  # function qualname, or the class qualname for methods
     method: str | None = None
     property_read: bool = False  # `obj.prop`: a call only if `prop` is a @property
     attribute: str | None = None  # "attr_method": `self.<attribute>.<method>()`
     via: tuple | None = None  # "returned": the result base of the call that made the callee
+    names: tuple[str, ...] = ()  # "functions": the qualified names
 
 
 @compact_pickle

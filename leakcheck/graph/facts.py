@@ -82,6 +82,30 @@ class FunctionRef:
     qualname: str
 
 
+@compact_pickle
+@dataclass(frozen=True, slots=True)
+class FunctionRefs:
+    """One of several functions or classes, as merging gives it: a branch assigned each
+    (``fn = a if c else b``), the items of a list of functions (``for f in (a, b)``), a
+    registry dict read with a key not known here (``REWARD_FUNCS[name]``). Calling it calls
+    each; qualified names sorted."""
+
+    qualnames: tuple[str, ...]
+
+
+def join_refs(a: object, b: object) -> FunctionRefs | None:
+    """What a merge of two references is (None: not both references)."""
+    names: set[str] = set()
+    for info in (a, b):
+        if isinstance(info, FunctionRef):
+            names.add(info.qualname)
+        elif isinstance(info, FunctionRefs):
+            names.update(info.qualnames)
+        else:
+            return None
+    return FunctionRefs(tuple(sorted(names)))
+
+
 @dataclass(frozen=True, slots=True)
 class ParserResult:
     """The whole result of a reasoning parser, before a field is picked."""

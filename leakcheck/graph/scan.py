@@ -146,6 +146,9 @@ class ModuleScan:
     # given, or not literal: then every public name is exported)
     star_imports: list[str] = field(default_factory=list)
     all_names: tuple[str, ...] | None = None
+    # top-level containers of function references (`CHECKS = {"a": check_a, "b": m.f}`):
+    # name -> the references as written, for an importer calling `CHECKS[name](x)`
+    function_tables: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def literal_only(self, name: str, attr: bool) -> bool:
         """Attributes and keys are apart: ``sampling_args["thinking"] = {...}`` says nothing
@@ -336,6 +339,28 @@ def _strings(expr: cst.BaseExpression) -> tuple[str, ...] | None:
     return tuple(out)
 
 
+def _references(expr: cst.BaseExpression) -> tuple[str, ...] | None:
+    """The dotted names a literal list, tuple, set or dict (its values) holds when each
+    item is a plain name or dotted reference; None otherwise."""
+    if type(expr) in (cst.List, cst.Tuple, cst.Set):
+        items = [el.value for el in expr.elements if type(el) is cst.Element]
+        if len(items) != len(expr.elements):
+            return None
+    elif type(expr) is cst.Dict:
+        items = [el.value for el in expr.elements if type(el) is cst.DictElement]
+        if len(items) != len(expr.elements):
+            return None
+    else:
+        return None
+    out = []
+    for item in items:
+        dotted = dotted_name(item) if type(item) in (cst.Name, cst.Attribute) else None
+        if not dotted:
+            return None
+        out.append(".".join(dotted))
+    return tuple(out) or None
+
+
 def _top_level(module: cst.Module, out: ModuleScan, module_name: str, is_package: bool) -> None:
     from leakcheck.graph.exprs import _NOT_CONST, literal_value
 
@@ -380,7 +405,10 @@ def _top_level(module: cst.Module, out: ModuleScan, module_name: str, is_package
                 elif type(small) in (cst.Assign, cst.AnnAssign) and small.value is not None:
                     targets = [t.target for t in small.targets] \
                         if type(small) is cst.Assign else [small.target]
+                    table = _references(small.value)
                     for t in targets:
+                        if type(t) is cst.Name and table:
+                            out.function_tables[t.value] = table
                         if type(t) is cst.Name and t.value == "__all__":
                             # (a second assignment, in an `if` or `try` perhaps: not read)
                             dynamic_all = dynamic_all or all_names is not None

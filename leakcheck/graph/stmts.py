@@ -148,6 +148,9 @@ class StmtMixin:
                     constants: dict[str, object]) -> None:
         if local in constants:
             ref = Value(info=facts.Const(constants[local]))
+        table = self.function_tables.get(local)
+        if table is not None:  # its items: what `CHECKS[name](x)` may call
+            ref = Value(elem=Value(info=facts.FunctionRefs(table)), info=ref.info)
         shared = self.imported_globals.get(local)
         if shared is not None:  # another module's global changed in place somewhere
             ref = with_sym(ref, ("global", shared[0]), (attr_key(shared[1]),))

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from leakcheck.graph.facts import FunctionRef, FunctionRefs, SinkMethod, join_refs
 from leakcheck.types import Span, compact_pickle
 
 NodeId = tuple[Any, ...]
@@ -119,6 +120,20 @@ def deep(v: Value | None) -> Nodes:
     return frozenset(out)
 
 
+def held_references(v: Value, depth: int = 0) -> list[FunctionRef | FunctionRefs | SinkMethod]:
+    """The function references (merges of them included) and grader methods a value holds,
+    itself and in its items and fields (``[accuracy_reward, format_reward]``,
+    ``{"acc": judge.grade}``): what calling it, or calling one of its items, may call."""
+    out: list = []
+    if isinstance(v.info, (FunctionRef, FunctionRefs, SinkMethod)):
+        out.append(v.info)
+    if depth < MAX_DEPTH:
+        for part in (v.elem, *(f for _, f in v.fields)):
+            if part is not None:
+                out.extend(held_references(part, depth + 1))
+    return out
+
+
 def whole(nodes: Nodes, info: Any = None) -> Value:
     return Value(shape=frozenset(nodes), info=info)
 
@@ -153,7 +168,7 @@ def join(a: Value | None, b: Value | None, depth: int = 0) -> Value:
         shape=a.shape | b.shape,
         elem=elem,
         fields=fields,
-        info=a.info if a.info == b.info else None,
+        info=a.info if a.info == b.info else join_refs(a.info, b.info),
         from_grader=a.from_grader and b.from_grader,
         syms=a.syms | b.syms,
     )

@@ -223,6 +223,7 @@ class ProjectIndex:
         result: dict[str, LinkIn] = {}
         for mod in self.scans:
             constants = []
+            tables = []  # `from m import CHECKS` of a container of function references
             imported = []  # `from m import G` of such a global
             through = []  # `import m` (or `from pkg import m`): `m.G`, as the import is written
             for local, target, hit in hits[mod]:
@@ -234,6 +235,9 @@ class ProjectIndex:
                     owner, name = hit.name.rsplit(".", 1)
                     if name in shared[owner]:
                         imported.append((local, (owner, name)))
+                    table = self.scans[owner].function_tables.get(name)
+                    if table:
+                        tables.append((local, tuple(sorted({f"{owner}.{r}" for r in table}))))
                 elif hit.kind == "module":
                     through += [(f"{target}.{x}", (hit.name, x))
                                 for x in sorted(shared[hit.name])]
@@ -242,6 +246,7 @@ class ProjectIndex:
                                  frozenset(q for q in factories if q.startswith(own)),
                                  tuple(constants), frozenset(properties),
                                  frozenset(shared[mod]), tuple(imported),
-                                 tuple(sorted(set(through))), self._star_link_in(mod))
+                                 tuple(sorted(set(through))), self._star_link_in(mod),
+                                 tuple(tables))
         self._cache = result
         return result

@@ -21,7 +21,7 @@ import networkx as nx
 
 from leakcheck.graph.context import CallSite, FunctionData, ModuleContext, Param, SinkRecord
 from leakcheck.graph.edges import add_edges, clear_cache
-from leakcheck.graph.facts import FunctionRef, SinkMethod
+from leakcheck.graph.facts import FunctionRef, FunctionRefs, SinkMethod
 from leakcheck.graph.values import (
     DEEP,
     REST,
@@ -29,6 +29,7 @@ from leakcheck.graph.values import (
     Value,
     component,
     deep,
+    held_references,
     item_key,
     join,
     sym_node,
@@ -211,12 +212,16 @@ class Linker:
                     if callee not in self.functions:
                         continue
                     for name, value in self._actual(site, callee).items():
-                        if isinstance(value.info, FunctionRef):
-                            ref = self.resolve_name(value.info.qualname)
-                            if ref in self.functions:
-                                found[(callee, name)].add(ref)
-                        elif isinstance(value.info, SinkMethod):
-                            graders.add((callee, name))
+                        # a function, or functions in a list or dict it passes
+                        for held in held_references(value):
+                            if isinstance(held, SinkMethod):
+                                graders.add((callee, name))
+                                continue
+                            for q in (held.qualnames if isinstance(held, FunctionRefs)
+                                      else (held.qualname,)):
+                                ref = self.resolve_name(q)
+                                if ref in self.functions:
+                                    found[(callee, name)].add(ref)
                         for base, path in value.syms:
                             if base[0] == "param" and path == ():
                                 passes[(base[1], base[2])].add((callee, name))
@@ -371,6 +376,15 @@ class Linker:
             if q in self.classes:
                 return self.method(q, "__init__") or []
             return [self.decorated(q)]
+        if t.kind == "functions":  # each of a merge of references, all in the project
+            found = []
+            for name in t.names:  # (one outside it: the call is a library's, as before)
+                q = self.resolve_name(name)
+                if q is None:
+                    return None
+                found.extend(self.method(q, "__init__") if q in self.classes
+                             else [self.decorated(q)])
+            return list(dict.fromkeys(found))
         cls = self.resolve_name(t.name)
         if cls is None or cls not in self.classes:
             return None if not t.property_read else []
