@@ -65,6 +65,13 @@ class Positions:
     def raw(self, node: cst.CSTNode) -> Raw | None:
         return self._raw.get(id(node))
 
+    def alias(self, made: cst.CSTNode, original: cst.CSTNode) -> None:
+        """Give a node the analysis made (a call rewritten) the range of the one it stands
+        for; the caller keeps ``made`` alive, as ranges are kept by ``id``."""
+        r = self._raw.get(id(original))
+        if r is not None:
+            self._raw[id(made)] = r
+
     def text(self, node: cst.CSTNode) -> str | None:
         """The code inside ``node``'s range (what ``code_for_node`` gives for an expression
         without parentheses of its own), or None when it has no range."""

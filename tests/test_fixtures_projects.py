@@ -82,6 +82,8 @@ PROJECTS = {
                        "another module read with a key in a variable, a tuple iterated, a "
                        "conditional expression, lists handed to a helper and kept by a "
                        "trainer on `self`",
+    "ray_workers": "Ray: an actor made with `.options(...).remote(...)` kept on `self`, its "
+                   "methods called with `.remote(...)`, a `@ray.remote` task, `ray.get`",
 }
 
 # (project, explicit file, a file a finding's source must be in, or None): SPEC §5, findings
@@ -103,6 +105,7 @@ EXPLICIT = [
     ("shared_globals", "rlstate/grading.py", "rlstate/rollout.py"),
     ("star_imports", "rlkit/rewards/shaping.py", "train/rollout.py"),
     ("function_values", "rlx/checks.py", "train.py"),
+    ("ray_workers", "rayrl/workers/judge.py", "rayrl/trainer.py"),
 ]
 
 _QUIET = re.compile(r"#\s*(clean|sanitized)\b")

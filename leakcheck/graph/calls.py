@@ -114,7 +114,7 @@ class CallMixin:
         """A call's value; a library call that returns what the function it was given
         returns (``asyncio.to_thread(f)``, ``map(f, xs)``) has that too (``call_given``)."""
         outer, self.given_result = self.given_result, None
-        value = self._call(node)
+        value = self._call(self.ray_called(node))
         given, self.given_result = self.given_result, outer
         if given is None:
             return value
@@ -122,6 +122,30 @@ class CallMixin:
         # what the function returns is all there is (`list(map(extract_answer, texts))` is
         # the answers), unless it may be a class (a constructor's value is its instance)
         return result if exact else join(value, result)
+
+    def ray_called(self: FunctionBuilder, node: cst.Call) -> cst.Call:
+        """Ray runs ``f.remote(x)``, ``actor.grade.remote(x)`` and
+        ``f.options(num_cpus=1).remote(x)`` as ``f(x)`` and ``actor.grade(x)`` elsewhere:
+        the call is analyzed as that call (its range and code stay the written ones).
+        ``ray.remote(Cls)`` itself is not."""
+        func = node.func
+        if type(func) is not cst.Attribute or func.attr.value != "remote":
+            return node
+        inner = func.value
+        if type(inner) is cst.Call and type(inner.func) is cst.Attribute and \
+                inner.func.attr.value == "options":
+            inner = inner.func.value
+        if type(inner) not in (cst.Name, cst.Attribute):
+            return node
+        if type(inner) is cst.Name and self.module_alias(inner.value) == "ray":
+            return node
+        made = self.ctx.remote_calls.get(id(node))
+        if made is None:
+            made = node.with_changes(func=inner)
+            self.ctx.positions.alias(made, node)
+            self.ctx.remote_calls[id(node)] = made  # (kept alive: ranges are by id)
+            self.ctx.written_funcs[id(made)] = func
+        return made
 
     def _call(self: FunctionBuilder, node: cst.Call) -> Value:
         func = node.func
@@ -137,7 +161,7 @@ class CallMixin:
             receiver = self.eval(func)
         args = self.eval_args(node)
         vocab = self.ctx.vocab
-        code = self.ctx.code(node.func)
+        code = self.ctx.code(self.ctx.written_funcs.get(id(node), node.func))
 
         ref = self.lookup(dotted[0]).info if dotted else None
         qualname = None
