@@ -190,8 +190,11 @@ class CallMixin:
             self.ctx.sink(self.scope, node, "param-call", f"`{code}()`",
                           f"passed to the grader given as `{target.method}`",
                           args.all_taint(), when=(target.name, target.method or ""))
+        # `Checker()(x)`, `TABLE["acc"](x)`: the callee is a value, not the class named
+        names_class = type(func) in (cst.Name, cst.Attribute)
         if is_grader:
-            if target is not None and _capitalized(last) and target.kind == "function":
+            if target is not None and _capitalized(last) and target.kind == "function" \
+                    and names_class:
                 return replace(self.construct(node, target, last, args, receiver, code),
                                from_grader=True)
             if target is not None:
@@ -221,9 +224,10 @@ class CallMixin:
         source = self.call_source(node, last, receiver_name, args, code)
         if source is not None:
             return source
-        if target is not None and _capitalized(last) and target.kind == "function":
+        if target is not None and _capitalized(last) and target.kind == "function" and \
+                names_class:
             return self.construct(node, target, last, args, receiver, code)
-        constructed = self.constructor(node, last, args)
+        constructed = self.constructor(node, last, args) if names_class else None
         if constructed is not None:
             return constructed
         if target is not None:
@@ -303,6 +307,8 @@ class CallMixin:
                 return Target("function", info.qualname), args
             if isinstance(info, facts.FunctionRefs):
                 return Target("functions", "", names=info.qualnames), args
+            if isinstance(info, facts.Instance):  # `checker(text)`: its `__call__`
+                return Target("method", info.qualname, "__call__"), args
             if isinstance(info, facts.Partial):
                 bound = Args(list(info.args) + args.positional,
                              {**dict(info.keywords), **args.keywords}, args.nodes, args.spread,
@@ -326,6 +332,8 @@ class CallMixin:
                 return Target("function", receiver.info.qualname), args
             if isinstance(receiver.info, facts.FunctionRefs):
                 return Target("functions", "", names=receiver.info.qualnames), args
+            if isinstance(receiver.info, facts.Instance):  # `Checker()(text)`
+                return Target("method", receiver.info.qualname, "__call__"), args
         if type(func) is not cst.Attribute or receiver is None:
             return None, args
         name = func.attr.value

@@ -89,6 +89,9 @@ class FunctionData:
     class_qualname: str | None  # the class a method belongs to
     is_property: bool
     decorators: tuple[str, ...] = ()  # qualnames of plain-name decorators, outermost first
+    # no body to speak of (`...`, `pass`, `raise NotImplementedError`) or `@abstractmethod`:
+    # what a call of it runs is a subclass's override
+    abstract: bool = False
 
 
 @dataclass

@@ -387,7 +387,8 @@ class StmtMixin:
                           for d in node.decorators)
         self.ctx.functions[qualname] = FunctionData(qualname, params, sub.result_value(),
                                                     class_q, is_property,
-                                                    self.ctx.decorators.get(qualname, ()))
+                                                    self.ctx.decorators.get(qualname, ()),
+                                                    class_q is not None and _is_abstract(node))
         return sub
 
     def run_pending(self: FunctionBuilder) -> None:
@@ -484,3 +485,27 @@ def _walk(node: cst.CSTNode):
     for child in node.children:
         yield from _walk(child)
 
+
+def _is_abstract(node: cst.FunctionDef) -> bool:
+    """A method a subclass is meant to supply: ``@abstractmethod``, or a body of nothing
+    but a docstring, ``pass``, ``...`` and ``raise NotImplementedError``."""
+    if any((dotted_name(d.decorator) or ("",))[-1] == "abstractmethod"
+           for d in node.decorators):
+        return True
+    body = node.body.body if type(node.body) is cst.IndentedBlock else [node.body]
+    for stmt in body:
+        smalls = stmt.body if type(stmt) in (cst.SimpleStatementLine,
+                                             cst.SimpleStatementSuite) else None
+        if smalls is None:
+            return False
+        for small in smalls:
+            if type(small) is cst.Pass:
+                continue
+            if type(small) is cst.Expr and type(small.value) in (
+                    cst.Ellipsis, cst.SimpleString, cst.ConcatenatedString):
+                continue
+            if type(small) is cst.Raise and small.exc is not None and (
+                    dotted_name(small.exc) or ("",))[-1] == "NotImplementedError":
+                continue
+            return False
+    return True

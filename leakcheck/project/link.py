@@ -137,6 +137,7 @@ class Linker:
         self._scc_started: set[int] = set()  # SCCs whose rounds run or ran
         self._relatives: dict[str, tuple[str, ...]] = {}  # class -> bases and subclasses
         self._mro: dict[str, tuple[str, ...]] = {}
+        self._subs: dict[str, tuple[str, ...]] | None = None  # by _subclasses
         # members of recursive SCCs whose rounds are done; while a late summary of one is
         # iterated (``_late_summary``): the summaries it computed of such members, and the
         # call result tokens met meanwhile
@@ -173,11 +174,25 @@ class Linker:
         return self._mro[cls]
 
     def method(self, cls: str, name: str, skip_first: bool = False) -> list[str]:
+        """What calling ``name`` on an instance of ``cls`` may run: the method its MRO
+        finds; when that one is abstract (``...``, ``raise NotImplementedError``,
+        ``@abstractmethod``), every override in a subclass of ``cls`` in the project too (the
+        instance is one of them: ``self.compute()`` in a base's method, ``agg(x)`` with
+        ``agg: Aggregator``). ``super()`` (``skip_first``) and a constructor's ``__init__``
+        run exactly the method found."""
         order = self.mro(cls)[1:] if skip_first else self.mro(cls)
         for c in order:
             data = self.classes[c]
             if name in data.methods:
-                return [data.methods[name]]
+                first = data.methods[name]
+                if skip_first or name == "__init__" or not self._abstract(first):
+                    return [first]
+                found = [first]
+                for sub in self._subclasses().get(cls, ()):
+                    own = self.classes[sub].methods.get(name)
+                    if own is not None and own not in found:
+                        found.append(own)
+                return found
         found: set[str] = set()
         for c in order:
             for q in self.classes[c].attr_functions.get(name, ()):
@@ -186,7 +201,26 @@ class Linker:
                     found.add(f)
             for func, param in self.classes[c].attr_params.get(name, ()):
                 found |= self.callables(func, param)
+            for q in self.classes[c].attr_types.get(name, ()):  # `self.checker(text)`
+                owner = self.resolve_name(q)
+                if owner in self.classes and owner != cls:
+                    found.update(self.method(owner, "__call__"))
         return sorted(self.decorated(f) for f in found)
+
+    def _abstract(self, func: str) -> bool:
+        data = self.functions.get(func)
+        return data is not None and data.abstract
+
+    def _subclasses(self) -> dict[str, tuple[str, ...]]:
+        """Each project class -> every project class that has it as a base, transitively, in
+        a fixed order."""
+        if self._subs is None:
+            subs: dict[str, list[str]] = defaultdict(list)
+            for cls in sorted(self.classes):
+                for base in self.mro(cls)[1:]:
+                    subs[base].append(cls)
+            self._subs = {c: tuple(found) for c, found in subs.items()}
+        return self._subs
 
     def callables(self, func: str, param: str) -> set[str]:
         """Functions that may be bound to a callable parameter: passed by a caller (also

@@ -1,0 +1,79 @@
+"""Calling an instance of a project class runs its ``__call__`` (SPEC §3: methods, when the
+class is known): a checker object made here, kept on ``self``, given by an annotated
+parameter, or called as it is made. Each case's only sink is inside ``__call__``; the same
+calls with the answer are quiet. The fixture project ``function_values`` covers functions
+chosen through values; this covers objects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from leakcheck.api import Options, check_paths
+from leakcheck.testing import project_triples
+
+CHECKER = (
+    "from judge_sdk import Judge\n"
+    "\n"
+    "\n"
+    "class Checker:\n"
+    "    def __init__(self):\n"
+    "        self.judge = Judge('m')\n"
+    "\n"
+    "    def __call__(self, text):\n"
+    "        return self.judge.grade(text)\n"  # line 9: the sink
+    "\n"
+    "\n"
+)
+CASES = {
+    "made_here": "def step(message):\n"
+                 "    checker = Checker()\n"
+                 "    return checker({text})\n",
+    "kept_on_self": "class Pipeline:\n"
+                    "    def __init__(self):\n"
+                    "        self.checker = Checker()\n"
+                    "\n"
+                    "    def run(self, message):\n"
+                    "        return self.checker({text})\n",
+    "annotated_parameter": "def step(message, checker: Checker):\n"
+                           "    return checker({text})\n",
+    "called_as_made": "def step(message):\n"
+                      "    return Checker()({text})\n",
+    "in_a_registry": "CHECKS = {{'strict': Checker()}}\n"
+                     "\n"
+                     "\n"
+                     "def step(message):\n"
+                     "    return CHECKS['strict']({text})\n",
+}
+
+
+def _triples(tmp_path: Path, case: str, text: str) -> set[tuple[str, int, str]]:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "callables"\n')
+    (tmp_path / "train.py").write_text(CHECKER + CASES[case].format(text=text))
+    result = check_paths(Options(paths=(str(tmp_path),), jobs=1))
+    assert result.file_errors == ()
+    return project_triples(result, tmp_path)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_calling_an_instance_runs_its_call_method(tmp_path: Path, case: str) -> None:
+    assert _triples(tmp_path, case, "message.reasoning_content") == {("train.py", 9, "LC101")}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_same_call_with_the_answer_is_quiet(tmp_path: Path, case: str) -> None:
+    assert _triples(tmp_path, case, "message.content") == set()
+
+
+def test_a_capitalized_table_called_by_a_subscript_is_no_constructor(tmp_path: Path) -> None:
+    """``CHECKS["acc"](x)`` calls the function the table holds: a capitalized name before
+    the subscript names no class to construct (the callee is a value)."""
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "callables"\n')
+    (tmp_path / "train.py").write_text(
+        "from judge_sdk import Judge\n\nJUDGE = Judge('m')\n\n\n"
+        "def accuracy(text):\n    return JUDGE.grade(text)\n\n\n"
+        "CHECKS = {'acc': accuracy}\n\n\n"
+        "def step(message):\n    return CHECKS['acc'](message.reasoning_content)\n")
+    result = check_paths(Options(paths=(str(tmp_path),), jobs=1))
+    assert project_triples(result, tmp_path) == {("train.py", 7, "LC101")}
