@@ -144,6 +144,10 @@ class Worker:
             except RecursionError:
                 out[idx] = FileError(rel, 1, 1, "internal", "source is nested too deeply")
                 continue
+            except Exception as exc:  # an engine bug in one file must not end the run
+                out[idx] = FileError(rel, 1, 1, "internal",
+                                     f"internal error: {type(exc).__name__}: {exc}")
+                continue
             out[idx] = portable(scan)
         return out
 

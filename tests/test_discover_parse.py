@@ -250,3 +250,43 @@ def test_warnings_about_the_analyzed_code_are_not_printed(tmp_path: Path) -> Non
     assert [f.sink.path for f in result.findings] == ["rewards.py"]
     assert [e.path for e in result.file_errors] == ["broken.py"]
     assert not [w for w in seen if "escape sequence" in str(w.message)]
+
+
+def test_a_string_cpython_cannot_evaluate_is_no_crash(tmp_path: Path) -> None:
+    r"""``"budget\x_tokens"`` is a bad escape: libcst parses the file, CPython would not
+    evaluate the literal. The literal is then no constant (no key, no tag), the file is
+    analyzed and its leak found, and the run goes on (it ended the whole run before)."""
+    (tmp_path / "bad_escape.py").write_text(
+        'SETTINGS = {"budget\\x_tokens": 1}\n'
+        "\n"
+        "\n"
+        "def step(judge, message):\n"
+        "    return judge.grade(message.reasoning_content)\n")
+    (tmp_path / "other.py").write_text(
+        "def other(judge, message):\n    return judge.grade(message.reasoning_content)\n")
+    result = check_paths(Options(paths=(str(tmp_path),), jobs=1))
+    assert result.file_errors == ()
+    assert sorted((Path(f.sink.path).name, f.sink.start_line) for f in result.findings) == [
+        ("bad_escape.py", 5), ("other.py", 2)]
+
+
+def test_an_internal_error_while_scanning_is_a_file_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug in the per-file scan must cost that file, not the run."""
+    import leakcheck.pipeline as pipeline
+
+    real = pipeline.scan_module
+
+    def scan(module, vocab, name, *rest):
+        if name == "broken":
+            raise KeyError("boom")
+        return real(module, vocab, name, *rest)
+
+    monkeypatch.setattr(pipeline, "scan_module", scan)
+    (tmp_path / "broken.py").write_text("x = 1\n")
+    (tmp_path / "fine.py").write_text(
+        "def step(judge, message):\n    return judge.grade(message.reasoning_content)\n")
+    result = check_paths(Options(paths=(str(tmp_path),), jobs=1, prefilter=False))
+    assert [(Path(e.path).name, e.kind) for e in result.file_errors] == [("broken.py", "internal")]
+    assert "KeyError" in result.file_errors[0].message
+    assert [Path(f.sink.path).name for f in result.findings] == ["fine.py"]

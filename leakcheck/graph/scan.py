@@ -75,9 +75,12 @@ def _string_literal(text: str) -> str | bytes:
 
 def string_value(node: cst.SimpleString | cst.ConcatenatedString) -> str | bytes | None:
     """``node.evaluated_value`` (libcst's, for a plain or implicitly concatenated string):
-    None when a part is an f-string."""
+    None when a part is an f-string, or a literal CPython cannot evaluate (a bad escape)."""
     if type(node) is cst.SimpleString:
-        return _string_literal(node.value)
+        try:
+            return _string_literal(node.value)
+        except (ValueError, SyntaxError):  # `"\x_"`: libcst takes it, CPython does not
+            return None
     left, right = node.left, node.right
     if type(left) is cst.FormattedString or type(right) is cst.FormattedString:
         return None
