@@ -77,3 +77,19 @@ def test_a_capitalized_table_called_by_a_subscript_is_no_constructor(tmp_path: P
         "def step(message):\n    return CHECKS['acc'](message.reasoning_content)\n")
     result = check_paths(Options(paths=(str(tmp_path),), jobs=1))
     assert project_triples(result, tmp_path) == {("train.py", 7, "LC101")}
+
+
+def test_a_class_chosen_by_a_condition_keeps_what_it_is_given(tmp_path: Path) -> None:
+    """``cls = A if strict else B; obj = cls(text)``: which constructor runs is not known
+    here, so the object carries its arguments (as an unknown call's result does); it is not
+    a call of ``A.__init__``, whose return is None."""
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "callables"\n')
+    (tmp_path / "train.py").write_text(
+        "class Strict:\n    def __init__(self, text):\n        self.text = text\n\n\n"
+        "class Lenient:\n    pass\n\n\n"
+        "def step(judge, message, strict):\n"
+        "    cls = Strict if strict else Lenient\n"
+        "    sample = cls(message.reasoning_content)\n"
+        "    return judge.grade(sample)\n")
+    result = check_paths(Options(paths=(str(tmp_path),), jobs=1))
+    assert project_triples(result, tmp_path) == {("train.py", 13, "LC101")}

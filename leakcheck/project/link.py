@@ -327,12 +327,7 @@ class Linker:
                 continue
             node = (span.path, site.scope, span.start_line, span.start_column, span.end_line,
                     span.end_column, "sink:attr-call")
-            taint: set = set(site.spread)
-            for forwarded in (site.star_forward, site.kw_forward):
-                if forwarded is not None:
-                    taint |= deep(sym_value(forwarded))
-            for v in (*site.positional, *(v for _, v in site.keywords)):
-                taint |= deep(v)
+            taint = self._argument_taint(site)
             for _, _, bound in found:
                 taint |= bound
             grader, note, _ = found[0]
@@ -410,14 +405,13 @@ class Linker:
             if q in self.classes:
                 return self.method(q, "__init__") or []
             return [self.decorated(q)]
-        if t.kind == "functions":  # each of a merge of references, all in the project
+        if t.kind == "functions":  # each of a merge of references, all project functions
             found = []
-            for name in t.names:  # (one outside it: the call is a library's, as before)
-                q = self.resolve_name(name)
-                if q is None:
+            for name in t.names:  # (one outside the project, or a class: the call is an
+                q = self.resolve_name(name)  # unknown one, its result every argument's)
+                if q is None or q in self.classes:
                     return None
-                found.extend(self.method(q, "__init__") if q in self.classes
-                             else [self.decorated(q)])
+                found.append(self.decorated(q))
             return list(dict.fromkeys(found))
         cls = self.resolve_name(t.name)
         if cls is None or cls not in self.classes:
@@ -755,7 +749,9 @@ class Linker:
         if len(path) == 2 and path[1] not in (REST, DEEP, "[]"):
             self._edge((sym_node(base, (path[0], REST)),), token)
 
-    def _library_taint(self, site: CallSite) -> set:
+    @staticmethod
+    def _argument_taint(site: CallSite) -> set:
+        """Every argument's taint, ``*args``/``**kwargs`` included (not the receiver's)."""
         taint: set = set(site.spread)
         for v in site.positional:
             taint |= deep(v)
@@ -764,6 +760,10 @@ class Linker:
         for forwarded in (site.star_forward, site.kw_forward):
             if forwarded is not None:
                 taint |= deep(sym_value(forwarded))
+        return taint
+
+    def _library_taint(self, site: CallSite) -> set:
+        taint = self._argument_taint(site)
         if site.receiver is not None:
             taint |= deep(site.receiver)
         return taint
