@@ -46,6 +46,7 @@ class Facts:
     sink: bool
     named: tuple[bytes, ...]
     relative: tuple[tuple[int, str], ...]
+    empty: bool = False  # no code at all (prefilter.FileFacts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +93,8 @@ class Worker:
             except Exception:  # a bug here must not skip the file, nor end the run: keep it
                 out[idx] = Facts(True, True, tuple(sorted(self.words)), ())
                 continue
-            out[idx] = Facts(f.source, f.sink, tuple(sorted(f.runs & self.words)), f.relative)
+            out[idx] = Facts(f.source, f.sink, tuple(sorted(f.runs & self.words)), f.relative,
+                             f.empty)
         return out
 
     def check(self, items: list[int]) -> dict[int, object]:

@@ -66,6 +66,7 @@ _JUNCTION = re.compile(  # (one pattern led by its quote: the search skips to qu
 _CONTINUED = re.compile(rb"\\(?<=[A-Za-z0-9_]\\)\r?\n(?=[A-Za-z0-9_])")
 _ESCAPE = re.compile(rb"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|N\{[^}\r\n]*\}"
                      rb"|[0-7]{1,3})")
+_NO_CODE = re.compile(rb"(?:[ \t\f\r\n]|#[^\r\n]*)*")  # (an empty `__init__.py`)
 _RELATIVE = re.compile(rb"\bfrom(?:\s|\\\r?\n)*(\.+)([\w.]*)")  # (`from.x import y` is valid)
 
 Need = tuple[tuple[str, ...], ...]  # alternatives, each a set of words that must all appear
@@ -133,6 +134,7 @@ class FileFacts:
     sink: bool
     runs: frozenset[bytes]
     relative: tuple[tuple[int, str], ...]  # (dots, module) of `from .x import`
+    empty: bool = False  # blank lines and comments only: a module with nothing in it
 
 
 def file_facts(data: bytes, vocab: Vocab) -> FileFacts:
@@ -163,7 +165,7 @@ def file_facts(data: bytes, vocab: Vocab) -> FileFacts:
         sink = any(fnmatch.fnmatchcase(n, g) for g in vocab.sink_globs for n in names)
     relative = tuple((len(m.group(1)), m.group(2).decode("ascii", "replace"))
                      for m in _RELATIVE.finditer(data))
-    return FileFacts(source, sink, runs, relative)
+    return FileFacts(source, sink, runs, relative, _NO_CODE.fullmatch(data) is not None)
 
 
 def _unescape(m: re.Match[bytes]) -> bytes:
@@ -231,13 +233,21 @@ def components(facts: dict[str, FileFacts | object], names: dict[str, tuple[str,
     its own and its findings kept until one of its files changes. ``facts`` values have
     ``source``, ``sink``, ``relative`` and ``named`` (or ``runs``)."""
     comps = _Components()
-    parts = _ModuleParts(names)
+    # A module with no code (an empty package `__init__.py`) holds nothing taint could
+    # pass through: it joins no one, neither its importers (`import rl.common.text` names
+    # `rl`) nor what it would seem to name itself
+    empty = {rel for rel, f in facts.items() if getattr(f, "empty", False)}
+    parts = _ModuleParts({rel: mods for rel, mods in names.items() if rel not in empty})
     everything: frozenset[bytes] | None = None  # (for facts that hold all their runs)
     for rel, mods in names.items():
         comps.find(("file", rel))
+        if rel in empty:
+            continue
         for mod in mods:
             comps.union(("file", rel), ("module", mod))
     for rel, f in facts.items():
+        if rel in empty:
+            continue
         named = getattr(f, "named", None)
         if named is None:
             everything = everything if everything is not None else name_words(names)

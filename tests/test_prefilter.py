@@ -296,9 +296,10 @@ def test_modules_are_joined_by_whole_names_not_by_their_package() -> None:
     found = _components(MONOREPO)
     alpha = {rel for rel, c in found.items() if rel.startswith("alpha/")}
     beta = {rel for rel, c in found.items() if rel.startswith("beta/")}
-    assert alpha == {"alpha/__init__.py", "alpha/rewards.py", "alpha/rollout.py"}
-    assert beta == {"beta/__init__.py", "beta/rollout.py", "beta/scoring/__init__.py",
-                    "beta/scoring/rate.py"}
+    # the teams' empty `__init__.py` files hold nothing and join nothing; beta's scoring
+    # package re-exports `rate`, so its `__init__.py` is code like any other
+    assert alpha == {"alpha/rewards.py", "alpha/rollout.py"}
+    assert beta == {"beta/rollout.py", "beta/scoring/__init__.py", "beta/scoring/rate.py"}
     assert set(found) == alpha | beta
     assert len({found[r] for r in alpha}) == 1 and len({found[r] for r in beta}) == 1
     assert found["alpha/rollout.py"] != found["beta/rollout.py"]
@@ -336,3 +337,47 @@ def test_a_module_no_code_can_name_joins_nothing(tmp_path: Path) -> None:
         "def grade(question, text):\n    return JUDGE.grade(question, text)\n")
     (tmp_path / "run-eval.py").write_text("print('evaluating')\n")
     assert _needed(tmp_path) == set()
+
+
+@pytest.mark.parametrize("init", ["", "\n\n", "# the org package\n", "#!/x\n# c\n\n"])
+def test_an_empty_package_joins_nothing(tmp_path: Path, init: str) -> None:
+    """Two teams under one empty root package (``org/__init__.py`` with no code): importing
+    ``org.a.rewards`` names ``org`` too, but an empty module carries nothing, so the teams
+    stay apart (one component each, each skippable on its own), and the findings are the
+    same as without the pre-filter."""
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "org"\n')
+    for team in ("a", "b"):
+        (tmp_path / "org" / team).mkdir(parents=True)
+        (tmp_path / "org" / team / "__init__.py").write_text("")
+    (tmp_path / "org" / "__init__.py").write_text(init)
+    (tmp_path / "org" / "a" / "rewards.py").write_text(
+        "from judge_sdk import Judge\n\nJUDGE = Judge('m')\n\n\n"
+        "def rate(question, text):\n    return JUDGE.grade(question, text)\n")
+    (tmp_path / "org" / "a" / "rollout.py").write_text(
+        "from org.a.rewards import rate\n\n\n"
+        "def step(question, message):\n    return rate(question, message.reasoning_content)\n")
+    (tmp_path / "org" / "b" / "train.py").write_text(
+        "import org.a\n\n\ndef thoughts_of(message):\n    return message.reasoning_content\n")
+    found = _components(tmp_path)
+    assert set(found) == {"org/a/rewards.py", "org/a/rollout.py"}
+    with_filter = check_paths(Options(paths=(str(tmp_path),)))
+    without = check_paths(Options(paths=(str(tmp_path),), prefilter=False))
+    assert rf.timeless_json(with_filter) == rf.timeless_json(without)
+    assert [(f.sink.path, f.sink.start_line) for f in with_filter.findings] == [
+        ("org/a/rewards.py", 7)]
+
+
+def test_a_package_init_with_code_still_joins(tmp_path: Path) -> None:
+    """A package ``__init__.py`` that holds code (a re-export, a constant) is a module like
+    any other: its importers are joined to it."""
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "org"\n')
+    (tmp_path / "org").mkdir()
+    (tmp_path / "org" / "__init__.py").write_text("SHARED = []\n")
+    (tmp_path / "org" / "grading.py").write_text(
+        "import org\nfrom judge_sdk import Judge\n\nJUDGE = Judge('m')\n\n\n"
+        "def rate(question):\n    return JUDGE.grade(question, org.SHARED[-1])\n")
+    (tmp_path / "org" / "tracing.py").write_text(
+        "import org\n\n\ndef keep(message):\n    org.SHARED.append(message.reasoning_content)\n")
+    assert set(_components(tmp_path)) == {"org/__init__.py", "org/grading.py",
+                                          "org/tracing.py"}
+
