@@ -15,7 +15,7 @@ import libcst as cst
 
 from leakcheck.graph import facts
 from leakcheck.graph.context import CallSite, Target
-from leakcheck.graph.scan import dotted_name, subscript_key
+from leakcheck.graph.scan import dotted_name, is_literal, subscript_key
 from leakcheck.graph.values import (
     CLEAN,
     NO_NODES,
@@ -292,7 +292,7 @@ class CallMixin:
         fields by keyword where known; otherwise it carries its arguments (a library class
         such as io.StringIO(text) is an unknown call)."""
         self.project_call(node, Target("method", target.name, "__init__"), args, code)
-        constructed = self.constructor(node, last, args) or self.unknown_call(
+        constructed = self.constructor(node, last, args, project=True) or self.unknown_call(
             node, receiver, args, code)
         return replace(constructed, info=facts.Instance(target.name))
 
@@ -640,25 +640,46 @@ class CallMixin:
         return whole(args.all_taint())
 
     # -- constructors ----------------------------------------------------------------
-    def constructor(self: FunctionBuilder, node: cst.Call, last: str, args: Args) -> Value | None:
+    def constructor(self: FunctionBuilder, node: cst.Call, last: str, args: Args,
+                    project: bool = False) -> Value | None:
         """``Record(reasoning=r, answer=a)``: keywords (and, for classes defined here,
-        positional arguments) become attribute fields, so ``rec.answer`` stays clean."""
+        positional arguments) become attribute fields, so ``rec.answer`` stays clean. For a
+        class of the project (``project``, or defined here) a reasoning-named field holds
+        reasoning whatever it is given, as ``rec.reasoning = r`` and ``{"reasoning": r}``
+        do; a library class's keywords are configuration (``thinking={...}``)."""
         if not last or not last[0].isupper() or not (args.keywords or last in
                                                       self.scan.class_fields):
             return None
         names = self.scan.class_fields.get(last, ())
+        named = project or last in self.scan.class_fields
+        given = {a.keyword.value if a.keyword is not None else i: a
+                 for i, a in enumerate(a for a in node.args if not a.star)}
         out = Value(shape=args.spread)
         for i, v in enumerate(args.positional):
             if i < len(names):
+                v = self.field_source(names[i], v, given.get(i)) if named else v
                 out = set_field(out, attr_key(names[i]), v)
                 out = set_field(out, item_key(i), v)  # a NamedTuple is indexable too
             else:
                 out = Value(shape=out.shape | deep(v), fields=out.fields)
         for k, v in args.keywords.items():
+            v = self.field_source(k, v, given.get(k)) if named else v
             out = set_field(out, attr_key(k), v)
             if k in names:
                 out = set_field(out, item_key(names.index(k)), v)
         return out
+
+    def field_source(self: FunctionBuilder, name: str, value: Value,
+                     arg: cst.Arg | None) -> Value:
+        """A field named with a CoT word given a value that is not a literal: a source by
+        name at the argument (as for a dict literal's key). Not an object of a project
+        class or a reference (``may_see_reasoning=MaySeeReasoning(...)`` is configuration,
+        not reasoning text)."""
+        if arg is None or not self.ctx.vocab.name_source_kind(name) or is_literal(arg.value) \
+                or value.from_grader or isinstance(value.info, (facts.FunctionRef,
+                                                                facts.Instance)):
+            return value
+        return self.read_source(arg, name, CLEAN, value, attr=True)
 
 
 # calls that call the function they are given with the rest of their arguments (or with
