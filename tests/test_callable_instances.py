@@ -48,12 +48,17 @@ CASES = {
 }
 
 
-def _triples(tmp_path: Path, case: str, text: str) -> set[tuple[str, int, str]]:
+def _run(tmp_path: Path, source: str) -> set[tuple[str, int, str]]:
+    """The (file, line, rule) findings of a one-module project holding ``source``."""
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "callables"\n')
-    (tmp_path / "train.py").write_text(CHECKER + CASES[case].format(text=text))
+    (tmp_path / "train.py").write_text(source)
     result = check_paths(Options(paths=(str(tmp_path),), jobs=1))
     assert result.file_errors == ()
     return project_triples(result, tmp_path)
+
+
+def _triples(tmp_path: Path, case: str, text: str) -> set[tuple[str, int, str]]:
+    return _run(tmp_path, CHECKER + CASES[case].format(text=text))
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -69,27 +74,22 @@ def test_the_same_call_with_the_answer_is_quiet(tmp_path: Path, case: str) -> No
 def test_a_capitalized_table_called_by_a_subscript_is_no_constructor(tmp_path: Path) -> None:
     """``CHECKS["acc"](x)`` calls the function the table holds: a capitalized name before
     the subscript names no class to construct (the callee is a value)."""
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "callables"\n')
-    (tmp_path / "train.py").write_text(
-        "from judge_sdk import Judge\n\nJUDGE = Judge('m')\n\n\n"
-        "def accuracy(text):\n    return JUDGE.grade(text)\n\n\n"
-        "CHECKS = {'acc': accuracy}\n\n\n"
-        "def step(message):\n    return CHECKS['acc'](message.reasoning_content)\n")
-    result = check_paths(Options(paths=(str(tmp_path),), jobs=1))
-    assert project_triples(result, tmp_path) == {("train.py", 7, "LC101")}
+    assert _run(tmp_path,
+                "from judge_sdk import Judge\n\nJUDGE = Judge('m')\n\n\n"
+                "def accuracy(text):\n    return JUDGE.grade(text)\n\n\n"
+                "CHECKS = {'acc': accuracy}\n\n\n"
+                "def step(message):\n    return CHECKS['acc'](message.reasoning_content)\n"
+                ) == {("train.py", 7, "LC101")}
 
 
 def test_a_class_chosen_by_a_condition_keeps_what_it_is_given(tmp_path: Path) -> None:
     """``cls = A if strict else B; obj = cls(text)``: which constructor runs is not known
     here, so the object carries its arguments (as an unknown call's result does); it is not
     a call of ``A.__init__``, whose return is None."""
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "callables"\n')
-    (tmp_path / "train.py").write_text(
-        "class Strict:\n    def __init__(self, text):\n        self.text = text\n\n\n"
-        "class Lenient:\n    pass\n\n\n"
-        "def step(judge, message, strict):\n"
-        "    cls = Strict if strict else Lenient\n"
-        "    sample = cls(message.reasoning_content)\n"
-        "    return judge.grade(sample)\n")
-    result = check_paths(Options(paths=(str(tmp_path),), jobs=1))
-    assert project_triples(result, tmp_path) == {("train.py", 13, "LC101")}
+    assert _run(tmp_path,
+                "class Strict:\n    def __init__(self, text):\n        self.text = text\n\n\n"
+                "class Lenient:\n    pass\n\n\n"
+                "def step(judge, message, strict):\n"
+                "    cls = Strict if strict else Lenient\n"
+                "    sample = cls(message.reasoning_content)\n"
+                "    return judge.grade(sample)\n") == {("train.py", 13, "LC101")}
