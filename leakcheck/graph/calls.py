@@ -15,7 +15,7 @@ import libcst as cst
 
 from leakcheck.graph import facts
 from leakcheck.graph.context import CallSite, Target
-from leakcheck.graph.scan import dotted_name, is_literal, subscript_key
+from leakcheck.graph.scan import const_key, dotted_name, is_literal, subscript_key
 from leakcheck.graph.values import (
     CLEAN,
     NO_NODES,
@@ -116,6 +116,12 @@ class CallMixin:
         outer, self.given_result = self.given_result, None
         value = self._call(self.ray_called(node))
         given, self.given_result = self.given_result, outer
+        method = _getattr_name(node)
+        if method is not None and (value.info is None or isinstance(
+                value.info, facts.FunctionRef)) and self.ctx.vocab.is_grader_call_name(method):
+            # `getattr(judge, "grade")`: a grader's method as a value, as `judge.grade` is
+            value = replace(value, info=facts.SinkMethod(
+                f"{self.ctx.code(node.args[0].value)}.{method}"))
         if given is None:
             return value
         result, exact = given
@@ -471,7 +477,10 @@ class CallMixin:
             return join(elements(first), default) if default is not None else elements(first)
         if name == "getattr" and first is not None:
             key = args.const(1)
-            if isinstance(key, str):
+            if isinstance(key, str):  # `first.key`, as `e_attribute` reads it
+                if isinstance(first.info, facts.FunctionRef) and not first.syms and \
+                        not deep(first):  # a module or a class: `getattr(rewards, "acc")`
+                    return Value(info=facts.FunctionRef(f"{first.info.qualname}.{key}"))
                 value = read(first, attr_key(key))
                 value = self.read_source(node, key, first, value, attr=True)
             else:
@@ -708,6 +717,15 @@ def _own_parameter(value: Value) -> tuple | None:
         if base[0] == "param" and path == ():
             return base
     return None
+
+
+def _getattr_name(node: cst.Call) -> str | None:
+    """``name`` of ``getattr(obj, "name")`` (a constant name, nothing starred)."""
+    if type(node.func) is not cst.Name or node.func.value != "getattr" or \
+            len(node.args) < 2 or node.args[0].star or node.args[1].star or \
+            node.args[0].keyword is not None or node.args[1].keyword is not None:
+        return None
+    return const_key(node.args[1].value)
 
 
 def _item_of(value: Value, kind: str) -> tuple | None:
