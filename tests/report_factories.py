@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from leakcheck.api import Options, check_paths
 from leakcheck.report.json import JsonReporter
+from leakcheck.testing import project_triples
 from leakcheck.types import (
     CheckResult,
     FileError,
@@ -138,6 +140,19 @@ def write_project(root: Path) -> Path:
     (root / "pkg").mkdir(parents=True, exist_ok=True)
     (root / "pkg" / "reward.py").write_text(REWARD_PY, encoding="utf-8")
     return root
+
+
+def project_findings(root: Path, files: dict[str, str]) -> set[tuple[str, int, str]]:
+    """Write a small project (its own ``pyproject.toml`` and ``files``, path -> source),
+    analyze it in one process, and give its findings as (file, line, rule); it must have
+    no file error."""
+    (root / "pyproject.toml").write_text('[project]\nname = "case"\n')
+    for rel, source in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(source)
+    result = check_paths(Options(paths=(str(root),), jobs=1))
+    assert result.file_errors == ()
+    return set(project_triples(result, root))
 
 
 def without_time(report: dict) -> dict:

@@ -9,9 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from leakcheck.api import Options, check_paths
-from leakcheck.testing import project_triples
+from report_factories import project_findings
 
 BODIES = {
     "raise": "        raise NotImplementedError\n",
@@ -45,11 +43,7 @@ TEMPLATE = (
 
 
 def _run(tmp_path: Path, source: str) -> set[tuple[str, int, str]]:
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "hier"\n')
-    (tmp_path / "rewards.py").write_text(source)
-    result = check_paths(Options(paths=(str(tmp_path),), jobs=1))
-    assert result.file_errors == ()
-    return project_triples(result, tmp_path)
+    return project_findings(tmp_path, {"rewards.py": source})
 
 
 def _template(body: str, text: str) -> str:

@@ -9,9 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from leakcheck.api import Options, check_paths
-from leakcheck.testing import project_triples
+from report_factories import project_findings
 
 CHECKER = (
     "from judge_sdk import Judge\n"
@@ -49,12 +47,7 @@ CASES = {
 
 
 def _run(tmp_path: Path, source: str) -> set[tuple[str, int, str]]:
-    """The (file, line, rule) findings of a one-module project holding ``source``."""
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "callables"\n')
-    (tmp_path / "train.py").write_text(source)
-    result = check_paths(Options(paths=(str(tmp_path),), jobs=1))
-    assert result.file_errors == ()
-    return project_triples(result, tmp_path)
+    return project_findings(tmp_path, {"train.py": source})
 
 
 def _triples(tmp_path: Path, case: str, text: str) -> set[tuple[str, int, str]]:

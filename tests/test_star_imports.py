@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from leakcheck.api import Options, check_paths
-from leakcheck.testing import project_triples
+from report_factories import project_findings
 
 JUDGES = (
     "from judge_sdk import Judge\n"
@@ -37,12 +36,8 @@ CALLER = (
 
 
 def _project(tmp_path: Path, all_line: str, callee: str) -> set[tuple[str, int, str]]:
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "star"\n')
-    (tmp_path / "judges.py").write_text(JUDGES.format(all=all_line))
-    (tmp_path / "train.py").write_text(CALLER.format(callee=callee))
-    result = check_paths(Options(paths=(str(tmp_path),), jobs=1))
-    assert result.file_errors == ()
-    return project_triples(result, tmp_path)
+    return project_findings(tmp_path, {"judges.py": JUDGES.format(all=all_line),
+                                       "train.py": CALLER.format(callee=callee)})
 
 
 def test_a_star_imported_function_is_the_project_function(tmp_path: Path) -> None:
@@ -72,58 +67,46 @@ def test_an_all_extended_by_a_literal_is_read(tmp_path: Path) -> None:
 
 
 def test_underscore_names_are_not_bound_without_all(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "star"\n')
-    (tmp_path / "judges.py").write_text(
-        "from judge_sdk import Judge\n\nJUDGE = Judge('m')\n\n\n"
-        "def _assess(text):\n    return JUDGE.grade(text)\n")
-    (tmp_path / "train.py").write_text(CALLER.format(callee="_assess"))
-    result = check_paths(Options(paths=(str(tmp_path),), jobs=1))
-    assert project_triples(result, tmp_path) == set()
+    assert project_findings(tmp_path, {
+        "judges.py": "from judge_sdk import Judge\n\nJUDGE = Judge('m')\n\n\n"
+                     "def _assess(text):\n    return JUDGE.grade(text)\n",
+        "train.py": CALLER.format(callee="_assess")}) == set()
 
 
 def test_star_imports_chain_and_cycles_terminate(tmp_path: Path) -> None:
     """`a` star-imports `b`, which star-imports `c` and `a` again: `c`'s function is
     reached from `a`'s importer, and the cycle ends."""
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "star"\n')
-    (tmp_path / "a.py").write_text("from b import *\n")
-    (tmp_path / "b.py").write_text("from c import *\nfrom a import *\n")
-    (tmp_path / "c.py").write_text(
-        "from judge_sdk import Judge\n\nJUDGE = Judge('m')\n\n\n"
-        "def assess(text):\n    return JUDGE.grade(text)\n")
-    (tmp_path / "train.py").write_text(
-        "from a import *\nfrom torch import *\n\n\n"
-        "def step(message):\n    return assess(message.reasoning_content)\n")
-    result = check_paths(Options(paths=(str(tmp_path),), jobs=1))
-    assert result.file_errors == ()
-    assert project_triples(result, tmp_path) == {("c.py", 7, "LC101")}
+    assert project_findings(tmp_path, {
+        "a.py": "from b import *\n",
+        "b.py": "from c import *\nfrom a import *\n",
+        "c.py": "from judge_sdk import Judge\n\nJUDGE = Judge('m')\n\n\n"
+                "def assess(text):\n    return JUDGE.grade(text)\n",
+        "train.py": "from a import *\nfrom torch import *\n\n\n"
+                    "def step(message):\n    return assess(message.reasoning_content)\n",
+    }) == {("c.py", 7, "LC101")}
 
 
 def test_a_definition_after_the_star_import_wins(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "star"\n')
-    (tmp_path / "judges.py").write_text(JUDGES.format(all=""))
-    (tmp_path / "train.py").write_text(
-        "from judges import *\n\n\n"
-        "def assess(text):\n    print(text)\n\n\n"
-        "def step(message):\n    return assess(message.reasoning_content)\n")
-    result = check_paths(Options(paths=(str(tmp_path),), jobs=1))
-    assert project_triples(result, tmp_path) == set()
+    assert project_findings(tmp_path, {
+        "judges.py": JUDGES.format(all=""),
+        "train.py": "from judges import *\n\n\n"
+                    "def assess(text):\n    print(text)\n\n\n"
+                    "def step(message):\n    return assess(message.reasoning_content)\n",
+    }) == set()
 
 
 def test_names_flow_by_any_path_without_all(tmp_path: Path) -> None:
     """`hub` star-imports `api` (whose `__all__` passes nothing of `core` on) and `extra`
     (no `__all__`, star-importing `core`): `core`'s function is bound through `hub`, by the
     second path, whichever of the two the search meets first."""
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "star"\n')
-    (tmp_path / "core.py").write_text(
-        "from judge_sdk import Judge\n\nJUDGE = Judge('m')\n\n\n"
-        "def assess(text):\n    return JUDGE.grade(text)\n")
-    (tmp_path / "api.py").write_text("from core import *\n\n__all__ = ['VERSION']\nVERSION = 1\n")
-    (tmp_path / "extra.py").write_text("from core import *\n")
-    for order in ("api, extra", "extra, api"):
-        first, second = order.split(", ")
-        (tmp_path / "hub.py").write_text(f"from {first} import *\nfrom {second} import *\n")
-        (tmp_path / "train.py").write_text(
-            "from hub import *\n\n\n"
-            "def step(message):\n    return assess(message.reasoning_content)\n")
-        result = check_paths(Options(paths=(str(tmp_path),), jobs=1))
-        assert project_triples(result, tmp_path) == {("core.py", 7, "LC101")}, order
+    core = ("from judge_sdk import Judge\n\nJUDGE = Judge('m')\n\n\n"
+            "def assess(text):\n    return JUDGE.grade(text)\n")
+    for first, second in (("api", "extra"), ("extra", "api")):
+        assert project_findings(tmp_path, {
+            "core.py": core,
+            "api.py": "from core import *\n\n__all__ = ['VERSION']\nVERSION = 1\n",
+            "extra.py": "from core import *\n",
+            "hub.py": f"from {first} import *\nfrom {second} import *\n",
+            "train.py": "from hub import *\n\n\n"
+                        "def step(message):\n    return assess(message.reasoning_content)\n",
+        }) == {("core.py", 7, "LC101")}, (first, second)

@@ -361,21 +361,23 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
                 continue
             self.store_shared(sym_base, attr_key(attr), value)
             data = self.ctx.classes.get(sym_base[1])
-            if data is not None and isinstance(value.info, facts.Partial):
+            if data is None:
+                continue
+            if isinstance(value.info, facts.Partial):
                 data.attr_functions.setdefault(attr, set()).add(value.info.qualname)
-            for held in held_references(value) if data is not None else ():
-                # a function, or functions in a list or dict (`self.funcs = [a, b]`)
+            if isinstance(value.info, facts.Instance):
+                data.attr_types.setdefault(attr, set()).add(value.info.qualname)
+            # functions and graders' methods, also in a list or dict (`[a, b]`,
+            # `[judge.grade]`): what `self.x()` or an item of it calls
+            for held in held_references(value):
                 if isinstance(held, facts.FunctionRef):
                     data.attr_functions.setdefault(attr, set()).add(held.qualname)
                 elif isinstance(held, facts.FunctionRefs):
                     data.attr_functions.setdefault(attr, set()).update(held.qualnames)
-            if data is not None and isinstance(value.info, facts.Instance):
-                data.attr_types.setdefault(attr, set()).add(value.info.qualname)
-            for held in held_references(value) if data is not None else ():
-                if isinstance(held, facts.SinkMethod):  # also in a list: `[judge.grade]`
+                else:
                     data.attr_graders.setdefault(attr, set()).add((held.code, held.bound))
             param = _own_param_of(value)
-            if data is not None and param is not None:
+            if param is not None:
                 data.attr_params.setdefault(attr, set()).add((param[1], param[2]))
 
     def annotation_class(self, annotation: cst.Annotation | None) -> str | None:

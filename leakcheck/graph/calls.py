@@ -309,12 +309,9 @@ class CallMixin:
         arguments it receives (a partial's bound arguments come first)."""
         if type(func) is cst.Name:
             info = self.lookup(func.value).info
-            if isinstance(info, facts.FunctionRef):
-                return Target("function", info.qualname), args
-            if isinstance(info, facts.FunctionRefs):
-                return Target("functions", "", names=info.qualnames), args
-            if isinstance(info, facts.Instance):  # `checker(text)`: its `__call__`
-                return Target("method", info.qualname, "__call__"), args
+            target = _reference_target(info)
+            if target is not None:
+                return target, args
             if isinstance(info, facts.Partial):
                 bound = Args(list(info.args) + args.positional,
                              {**dict(info.keywords), **args.keywords}, args.nodes, args.spread,
@@ -333,13 +330,10 @@ class CallMixin:
                 return Target("returned", "", via=made[0]), args
             return None, args
         if type(func) is not cst.Attribute and receiver is not None:
-            # `REWARD_FUNCS["acc"](x)`, `REWARD_FUNCS[name](x)`, `(a or b)(x)`
-            if isinstance(receiver.info, facts.FunctionRef):
-                return Target("function", receiver.info.qualname), args
-            if isinstance(receiver.info, facts.FunctionRefs):
-                return Target("functions", "", names=receiver.info.qualnames), args
-            if isinstance(receiver.info, facts.Instance):  # `Checker()(text)`
-                return Target("method", receiver.info.qualname, "__call__"), args
+            # `REWARD_FUNCS["acc"](x)`, `REWARD_FUNCS[name](x)`, `Checker()(text)`
+            target = _reference_target(receiver.info)
+            if target is not None:
+                return target, args
         if type(func) is not cst.Attribute or receiver is None:
             return None, args
         name = func.attr.value
@@ -716,6 +710,18 @@ def _own_parameter(value: Value) -> tuple | None:
         (base, path), = value.syms
         if base[0] == "param" and path == ():
             return base
+    return None
+
+
+def _reference_target(info: object) -> Target | None:
+    """What calling a value that refers to code calls: a function or class, each of a
+    merge of them, or an instance's ``__call__`` (``checker(text)``)."""
+    if isinstance(info, facts.FunctionRef):
+        return Target("function", info.qualname)
+    if isinstance(info, facts.FunctionRefs):
+        return Target("functions", "", names=info.qualnames)
+    if isinstance(info, facts.Instance):
+        return Target("method", info.qualname, "__call__")
     return None
 
 

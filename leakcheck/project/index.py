@@ -29,6 +29,9 @@ class ProjectIndex:
         # @property names of modules that are not analyzed (the pre-filter skipped them):
         # properties are project-wide link input
         self.extra_properties: set[str] = set()
+        # computed once the modules are in (``_stars``, ``star_names``)
+        self._star_info: tuple[dict[str, frozenset[str]], dict[str, int]] | None = None
+        self._star_names: dict[str, dict[str, str]] = {}
 
     def add(self, primary: str, aliases: tuple[str, ...], scan: ModuleScan) -> None:
         self.scans[primary] = scan
@@ -50,9 +53,8 @@ class ProjectIndex:
         exports of a module are the *base* names of every module reachable from it along
         star imports of modules without an ``__all__``: a module's base is its ``__all__``,
         or its public names."""
-        cached = self.__dict__.get("_star_info")
-        if cached is not None:
-            return cached
+        if self._star_info is not None:
+            return self._star_info
         every = nx.DiGraph()  # all star imports: for cycles
         flows = nx.DiGraph()  # those whose names flow back to the importer
         for mod, scan in self.scans.items():
@@ -103,8 +105,7 @@ class ProjectIndex:
         this module's own); a name the module binds itself wins over both (in Python the
         last binding does; a star import at the top and definitions after it is the usual
         order)."""
-        memo: dict[str, dict[str, str]] = self.__dict__.setdefault("_star_names", {})
-        found = memo.get(primary)
+        found = self._star_names.get(primary)
         if found is not None:
             return found
         scan = self.scans[primary]
@@ -120,7 +121,7 @@ class ProjectIndex:
                 names = names - via.keys()
             via.update(dict.fromkeys(names, target))
         found = {name: f"{via[name]}.{name}" for name in sorted(via)}
-        memo[primary] = found
+        self._star_names[primary] = found
         return found
 
     def resolve(self, dotted: str, hops: int = 0) -> Resolved | None:

@@ -135,7 +135,8 @@ class Linker:
         self._scc_of: dict[str, int] = {}
         self._scc_members: list[list[str]] = []
         self._scc_started: set[int] = set()  # SCCs whose rounds run or ran
-        self._relatives: dict[str, tuple[str, ...]] = {}  # class -> bases and subclasses
+        # class -> bases and subclasses (``relatives``)
+        self._relatives: dict[str, tuple[str, ...]] | None = None
         self._mro: dict[str, tuple[str, ...]] = {}
         self._subs: dict[str, tuple[str, ...]] | None = None  # by _subclasses
         # members of recursive SCCs whose rounds are done; while a late summary of one is
@@ -309,7 +310,7 @@ class Linker:
                             (f"the grader given as `{param}`", "", frozenset()))
         if not held:
             return []
-        relatives = self._class_relatives()
+        relatives = self.relatives()
         out: dict[tuple, SinkRecord] = {}
         for _caller, site in self.sites:
             t = site.target
@@ -730,7 +731,7 @@ class Linker:
                     self._edge(component(value, path), token)
             return
         if base[0] == "self":  # the same attribute of a base or a subclass
-            for other in self._relatives.get(base[1], ()):
+            for other in self.relatives().get(base[1], ()):
                 self._edge((sym_node(("self", other), path),), token)
             return
         site = self.site_by_base.get(base)
@@ -854,15 +855,18 @@ class Linker:
                 break
         self._recursive_done.update(members)
 
-    def _class_relatives(self) -> dict[str, tuple[str, ...]]:
+    def relatives(self) -> dict[str, tuple[str, ...]]:
         """Each class's bases and subclasses in the project: their methods share ``self``
         attributes (``self.x`` set in a base's ``__init__`` is the subclass's ``self.x``)."""
-        related: dict[str, list[str]] = defaultdict(list)
-        for cls in self.classes:
-            for base in self.mro(cls)[1:]:
-                related[cls].append(base)
-                related[base].append(cls)
-        return {cls: tuple(dict.fromkeys(found)) for cls, found in related.items()}
+        if self._relatives is None:
+            related: dict[str, list[str]] = defaultdict(list)
+            for cls in self.classes:
+                for base in self.mro(cls)[1:]:
+                    related[cls].append(base)
+                    related[base].append(cls)
+            self._relatives = {cls: tuple(dict.fromkeys(found))
+                               for cls, found in related.items()}
+        return self._relatives
 
     def run(self, targets: Iterable[tuple] | None = None) -> nx.DiGraph:
         """Link what reaches ``targets`` (the sink nodes), or every token when None.
@@ -874,7 +878,7 @@ class Linker:
         be reached from is never linked: most of a repository's calls (trl: four in five of
         its nodes are upstream of no sink)."""
         self.callables("", "")  # resolve callable parameters once, before any linking
-        self._relatives = self._class_relatives()
+        self.relatives()
         calls: nx.DiGraph = nx.DiGraph()
         for caller, site in self.sites:
             calls.add_node(caller)
