@@ -290,3 +290,29 @@ def test_an_internal_error_while_scanning_is_a_file_error(
     assert [(Path(e.path).name, e.kind) for e in result.file_errors] == [("broken.py", "internal")]
     assert "KeyError" in result.file_errors[0].message
     assert [Path(f.sink.path).name for f in result.findings] == ["fine.py"]
+
+
+def test_parsing_skips_node_validation_and_puts_it_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parser's output is valid by construction: leakcheck's parse does not validate
+    each node again (a fifth of libcst's parse time), and the tree is still the file's
+    (its code is the source, byte for byte). Outside a parse, libcst validates as usual."""
+    import libcst as cst
+
+    from leakcheck.parse import Parsed, parse_source
+
+    calls: list[str] = []
+    original = cst.SimpleWhitespace._validate
+
+    def counted(self: cst.SimpleWhitespace) -> None:
+        calls.append(self.value)
+        original(self)
+
+    monkeypatch.setattr(cst.SimpleWhitespace, "_validate", counted)
+    source = b"def reward(completions, **kw):\n    return [len(c) for c in completions]\n"
+    parsed = parse_source("rewards.py", source)
+    assert isinstance(parsed, Parsed)
+    assert parsed.module.bytes == source
+    assert calls == []
+    with pytest.raises(cst.CSTValidationError):
+        cst.SimpleWhitespace("not whitespace")
+    assert calls == ["not whitespace"]
