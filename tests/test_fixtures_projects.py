@@ -84,6 +84,10 @@ PROJECTS = {
                        "trainer on `self`",
     "ray_workers": "Ray: an actor made with `.options(...).remote(...)` kept on `self`, its "
                    "methods called with `.remote(...)`, a `@ray.remote` task, `ray.get`",
+    "trainer_hierarchy": "a TRL-style trainer base with sibling subclasses: a `self` attribute "
+                         "read in a class's method holds what the classes of its instances "
+                         "write (itself, its bases, its subclasses and their mixins), never "
+                         "what a sibling writes",
 }
 
 # (project, explicit file, a file a finding's source must be in, or None): SPEC §5, findings
@@ -106,6 +110,7 @@ EXPLICIT = [
     ("star_imports", "rlkit/rewards/shaping.py", "train/rollout.py"),
     ("function_values", "rlx/checks.py", "train.py"),
     ("ray_workers", "rayrl/workers/judge.py", "rayrl/trainer.py"),
+    ("trainer_hierarchy", "hier/base.py", "hier/mixins.py"),
 ]
 
 _QUIET = re.compile(r"#\s*(clean|sanitized)\b")

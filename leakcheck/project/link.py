@@ -135,8 +135,10 @@ class Linker:
         self._scc_of: dict[str, int] = {}
         self._scc_members: list[list[str]] = []
         self._scc_started: set[int] = set()  # SCCs whose rounds run or ran
-        # class -> bases and subclasses (``relatives``)
-        self._relatives: dict[str, tuple[str, ...]] | None = None
+        # class -> the other classes whose methods may run on its instances (``sharers``)
+        self._sharers: dict[str, tuple[str, ...]] | None = None  # by sharers()
+        # a materialized self token -> the edges into it before (its own class's writes)
+        self._own_writes: dict[tuple, tuple] = {}
         self._mro: dict[str, tuple[str, ...]] = {}
         self._subs: dict[str, tuple[str, ...]] | None = None  # by _subclasses
         # members of recursive SCCs whose rounds are done; while a late summary of one is
@@ -310,7 +312,7 @@ class Linker:
                             (f"the grader given as `{param}`", "", frozenset()))
         if not held:
             return []
-        relatives = self.relatives()
+        sharers = self.sharers()
         out: dict[tuple, SinkRecord] = {}
         for _caller, site in self.sites:
             t = site.target
@@ -319,7 +321,7 @@ class Linker:
             cls = self.resolve_name(t.name)
             if cls is None or cls not in self.classes:
                 continue
-            found = [g for c in (cls, *relatives.get(cls, ())) for g in
+            found = [g for c in (cls, *sharers.get(cls, ())) for g in
                      held.get(c, {}).get(t.method, ())]
             if not found:
                 continue
@@ -730,9 +732,13 @@ class Linker:
                 if value is not None:
                     self._edge(component(value, path), token)
             return
-        if base[0] == "self":  # the same attribute of a base or a subclass
-            for other in self.relatives().get(base[1], ()):
-                self._edge((sym_node(("self", other), path),), token)
+        if base[0] == "self":  # what the other classes of an instance write there
+            preds = self.graph._pred.get(token)
+            self._own_writes[token] = tuple(preds) if preds is not None else ()
+            for other in self.sharers().get(base[1], ()):
+                writes = self._writes_of(sym_node(("self", other), path))
+                if writes:
+                    self._edge(self._as_seen_by(writes, other, base), token)
             return
         site = self.site_by_base.get(base)
         if site is None:
@@ -855,18 +861,50 @@ class Linker:
                 break
         self._recursive_done.update(members)
 
-    def relatives(self) -> dict[str, tuple[str, ...]]:
-        """Each class's bases and subclasses in the project: their methods share ``self``
-        attributes (``self.x`` set in a base's ``__init__`` is the subclass's ``self.x``)."""
-        if self._relatives is None:
-            related: dict[str, list[str]] = defaultdict(list)
-            for cls in self.classes:
-                for base in self.mro(cls)[1:]:
-                    related[cls].append(base)
-                    related[base].append(cls)
-            self._relatives = {cls: tuple(dict.fromkeys(found))
-                               for cls, found in related.items()}
-        return self._relatives
+    def _writes_of(self, token: tuple) -> tuple:
+        """What one class's own methods put into its ``self`` attribute token (and what
+        writes with unknown keys leave there, ``_hear_rest``): its edges before it was
+        materialized. Only materializing a token adds edges into it from other classes, so
+        a token not materialized yet has only its own."""
+        own = self._own_writes.get(token)
+        if own is not None:
+            return own
+        preds = self.graph._pred.get(token)
+        return tuple(preds) if preds is not None else ()
+
+    @staticmethod
+    def _as_seen_by(writes: tuple, other: str, base: tuple) -> tuple:
+        """Another class's writes of an attribute, for an instance whose attributes are
+        ``base``'s: what that class's method read from ``self`` while writing (``self.x =
+        self.y``, or what writes with unknown keys left, ``self.x[REST]``) is the same
+        instance's attribute, as ``base`` sees it, not as the other class's own methods
+        see it (which would bring its other subclasses' writes in)."""
+        mine = ("self", other)
+        if not any(w[0] == "sym" and w[1] == mine for w in writes):
+            return writes
+        return tuple(sym_node(base, w[2]) if w[0] == "sym" and w[1] == mine else w
+                     for w in writes)
+
+    def sharers(self) -> dict[str, tuple[str, ...]]:
+        """Each class -> the other classes whose methods may run on the same instance as
+        its own: the classes in the MRO of the class and of each of its subclasses (``self.x``
+        read in a base's method may be what a subclass wrote, or a mixin of a subclass; a
+        sibling subclass's writes never reach it). A ``self`` attribute token hears these
+        classes' own writes of that attribute, not what reaches their tokens from their own
+        relatives, so a sibling's writes do not come in through a shared base."""
+        if self._sharers is None:
+            subs = self._subclasses()
+            out: dict[str, tuple[str, ...]] = {}
+            for cls in sorted(self.classes):
+                found: dict[str, None] = {}
+                for d in (cls, *subs.get(cls, ())):
+                    for c in self.mro(d):
+                        if c != cls:
+                            found[c] = None
+                if found:
+                    out[cls] = tuple(found)
+            self._sharers = out
+        return self._sharers
 
     def run(self, targets: Iterable[tuple] | None = None) -> nx.DiGraph:
         """Link what reaches ``targets`` (the sink nodes), or every token when None.
@@ -878,7 +916,7 @@ class Linker:
         be reached from is never linked: most of a repository's calls (trl: four in five of
         its nodes are upstream of no sink)."""
         self.callables("", "")  # resolve callable parameters once, before any linking
-        self.relatives()
+        self.sharers()
         calls: nx.DiGraph = nx.DiGraph()
         for caller, site in self.sites:
             calls.add_node(caller)
