@@ -87,7 +87,8 @@ PROJECTS = {
     "trainer_hierarchy": "a TRL-style trainer base with sibling subclasses: a `self` attribute "
                          "read in a class's method holds what the classes of its instances "
                          "write (itself, its bases, its subclasses and their mixins), never "
-                         "what a sibling writes",
+                         "what a sibling writes, except into a mutable class attribute, which "
+                         "every instance of the hierarchy shares",
 }
 
 # (project, explicit file, a file a finding's source must be in, or None): SPEC §5, findings

@@ -107,6 +107,9 @@ class ClassData:
     # `self.fn = judge.grade` (also a partial of it): attribute -> (how the grader is
     # written, the taint a partial bound); `self.fn(text)` is a grader call (linking)
     attr_graders: dict[str, set[tuple[str, frozenset]]] = field(default_factory=dict)
+    # names the class body binds to a mutable container (`history = []`): one object that
+    # every instance of the class and of its subclasses changes in place
+    shared_attrs: frozenset[str] = frozenset()
 
 
 class ModuleContext:

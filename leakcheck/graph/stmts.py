@@ -337,6 +337,7 @@ class StmtMixin:
         body.class_scope = True
         body.class_data = data
         body.exec_block(node.body)
+        data.shared_attrs = _mutable_class_attributes(node)
         for pending in body.pending_defs:
             self.pending_defs.append((*pending[:2], pending[2], data))  # type: ignore[arg-type]
         self.state.env[node.name.value] = Value(info=facts.FunctionRef(data.qualname))
@@ -509,3 +510,45 @@ def _is_abstract(node: cst.FunctionDef) -> bool:
                 continue
             return False
     return True
+
+
+# what makes a new container each time it is evaluated, here once, for the whole class
+_CONTAINER_CALLS = frozenset({"list", "dict", "set", "defaultdict", "OrderedDict", "deque",
+                              "Counter"})
+_CONTAINER_DISPLAYS = (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.DictComp, cst.SetComp)
+
+
+def _mutable_class_attributes(node: cst.ClassDef) -> frozenset[str]:
+    """Names the class body binds to a new mutable container (``history = []``,
+    ``cache: dict = {}``, ``seen = set()``): a class attribute that methods change in place
+    through ``self`` is one object for every instance of the class and of its subclasses."""
+    body = node.body
+    if not isinstance(body, cst.IndentedBlock):
+        return frozenset()
+    found: set[str] = set()
+    for stmt in body.body:
+        if type(stmt) is not cst.SimpleStatementLine:
+            continue
+        for small in stmt.body:
+            if type(small) is cst.Assign:
+                targets = [t.target for t in small.targets]
+                value = small.value
+            elif type(small) is cst.AnnAssign and small.value is not None:
+                targets, value = [small.target], small.value
+            else:
+                continue
+            if not _makes_container(value):
+                continue
+            found.update(t.value for t in targets if type(t) is cst.Name)
+    return frozenset(found)
+
+
+def _makes_container(value: cst.BaseExpression) -> bool:
+    if isinstance(value, _CONTAINER_DISPLAYS):
+        return True
+    if type(value) is cst.Call:
+        func = value.func
+        name = func.value if type(func) is cst.Name else (
+            func.attr.value if type(func) is cst.Attribute else None)
+        return name in _CONTAINER_CALLS
+    return False

@@ -137,6 +137,7 @@ class Linker:
         self._scc_started: set[int] = set()  # SCCs whose rounds run or ran
         # class -> the other classes whose methods may run on its instances (``sharers``)
         self._sharers: dict[str, tuple[str, ...]] | None = None  # by sharers()
+        self._class_attr_sharers: dict[tuple[str, str], tuple[str, ...]] = {}
         # a materialized self token -> the edges into it before (its own class's writes)
         self._own_writes: dict[tuple, tuple] = {}
         self._mro: dict[str, tuple[str, ...]] = {}
@@ -735,7 +736,7 @@ class Linker:
         if base[0] == "self":  # what the other classes of an instance write there
             preds = self.graph._pred.get(token)
             self._own_writes[token] = tuple(preds) if preds is not None else ()
-            for other in self.sharers().get(base[1], ()):
+            for other in self._sharers_of(base[1], path[0] if path else ""):
                 writes = self._writes_of(sym_node(("self", other), path))
                 if writes:
                     self._edge(self._as_seen_by(writes, other, base), token)
@@ -884,6 +885,29 @@ class Linker:
             return writes
         return tuple(sym_node(base, w[2]) if w[0] == "sym" and w[1] == mine else w
                      for w in writes)
+
+    def _sharers_of(self, cls: str, step: str) -> tuple[str, ...]:
+        """The classes whose writes of ``self`` attribute ``step`` a ``cls`` instance may see:
+        ``sharers``, and for a mutable class attribute (``history = []`` in a class body of
+        ``cls``'s MRO) the defining class's whole hierarchy, whose every instance changes that
+        one object in place (siblings included)."""
+        found = self.sharers().get(cls, ())
+        if not step.startswith("."):
+            return found
+        name = step[1:]
+        owners = [c for c in self.mro(cls) if name in self.classes[c].shared_attrs]
+        if not owners:
+            return found
+        k = (cls, step)
+        hit = self._class_attr_sharers.get(k)
+        if hit is None:
+            more: dict[str, None] = dict.fromkeys(found)
+            for owner in owners:
+                for c in (owner, *self.sharers().get(owner, ())):
+                    if c != cls:
+                        more[c] = None
+            hit = self._class_attr_sharers[k] = tuple(more)
+        return hit
 
     def sharers(self) -> dict[str, tuple[str, ...]]:
         """Each class -> the other classes whose methods may run on the same instance as
