@@ -73,3 +73,18 @@ def test_a_sibling_changing_a_mutable_class_attribute_reaches_the_others(
 def test_a_siblings_own_attribute_never_reaches_the_others(
         tmp_path: Path, body: str, write: str, read: str) -> None:
     assert _case(tmp_path, body, write, read) == set()
+
+
+def test_a_long_inheritance_chain_is_analyzed_whole(tmp_path: Path) -> None:
+    """1,500 classes, each a subclass of the one before: every one is a subclass of the
+    first, so what the last writes into `self.x` is what the first's method reads. (The
+    classes an instance combines were the union of every subclass's MRO, walked whole for
+    each class, and MROs were built with a list's `in`: cubic, minutes here.)"""
+    lines = ["from judge_sdk import Judge", "", 'JUDGE = Judge("m")', "", "",
+             "class C0:", "    def look(self):", "        return JUDGE.grade(self.x)"]
+    for i in range(1, 1500):
+        lines += [f"class C{i}(C{i - 1}):", f"    def step{i}(self, message):",
+                  "        self.x = message.content"]
+    lines += ["    def last(self, message):", "        self.x = message.reasoning_content"]
+    assert rf.project_findings(tmp_path, {"chain.py": "\n".join(lines) + "\n"}) == {
+        ("chain.py", 8, "LC101")}

@@ -166,16 +166,22 @@ class Linker:
         if cls in self._mro:
             return self._mro[cls]
         self._mro[cls] = (cls,)  # cycles in bases terminate here
-        out = [cls]
+        out: dict[str, None] = {cls: None}  # (ordered; a list's `in` made a long chain cubic)
+        for resolved in self._direct_bases(cls):
+            for c in self.mro(resolved):
+                out.setdefault(c, None)
+        self._mro[cls] = tuple(out)
+        return self._mro[cls]
+
+    def _direct_bases(self, cls: str) -> list[str]:
+        """The project classes ``cls`` names as its bases, in order."""
         data = self.classes.get(cls)
+        out = []
         for base in data.bases if data is not None else ():
             resolved = self.resolve_name(base)
             if resolved is not None and resolved in self.classes:
-                for c in self.mro(resolved):
-                    if c not in out:
-                        out.append(c)
-        self._mro[cls] = tuple(out)
-        return self._mro[cls]
+                out.append(resolved)
+        return out
 
     def method(self, cls: str, name: str, skip_first: bool = False) -> list[str]:
         """What calling ``name`` on an instance of ``cls`` may run: the method its MRO
@@ -918,13 +924,21 @@ class Linker:
         relatives, so a sibling's writes do not come in through a shared base."""
         if self._sharers is None:
             subs = self._subclasses()
+            bases = {c: self._direct_bases(c) for c in self.classes}
             out: dict[str, tuple[str, ...]] = {}
             for cls in sorted(self.classes):
-                found: dict[str, None] = {}
-                for d in (cls, *subs.get(cls, ())):
-                    for c in self.mro(d):
-                        if c != cls:
-                            found[c] = None
+                # the MROs of cls and of its subclasses, without walking each subclass's MRO
+                # (a chain of N classes made that N^3): a subclass's MRO is itself, its
+                # bases and their MROs; a base that is cls or a subclass is walked as one,
+                # and any other one (a mixin) brings its MRO, unless it is already in
+                found: dict[str, None] = dict.fromkeys(self.mro(cls))
+                below = subs.get(cls, ())
+                found.update(dict.fromkeys(below))
+                for d in below:
+                    for b in bases[d]:
+                        if b not in found:
+                            found.update(dict.fromkeys(self.mro(b)))
+                del found[cls]
                 if found:
                     out[cls] = tuple(found)
             self._sharers = out
