@@ -740,8 +740,7 @@ class Linker:
                     self._edge(component(value, path), token)
             return
         if base[0] == "self":  # what the other classes of an instance write there
-            preds = self.graph._pred.get(token)
-            self._own_writes[token] = tuple(preds) if preds is not None else ()
+            self._own_writes[token] = self._writes_of(token)  # (before any edge from others)
             for other in self._sharers_of(base[1], path[0] if path else ""):
                 writes = self._writes_of(sym_node(("self", other), path))
                 if writes:
