@@ -59,6 +59,7 @@ class Span:
         return f"{self.path}:{self.start_line}:{self.start_column}"
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class Step:
     """One hop of a witness path: where the tainted value is, and what happened to it."""
@@ -68,6 +69,7 @@ class Step:
     kind: str = "flow"  # "source" | "flow" | "call" | "return" | "sink"
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class Suppression:
     """An inline ``# leakcheck: ignore`` that covers a finding."""
@@ -77,6 +79,7 @@ class Suppression:
     reason: str | None
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One sink location reached by tainted data, with the path that proves it."""
@@ -108,6 +111,7 @@ class Finding:
         return self.suppression is None and not self.baselined
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class UnusedSuppression:
     """A ``# leakcheck:`` comment that suppresses nothing (reported as rule LC001).
@@ -130,6 +134,7 @@ class BaselineUse:
     unmatched: int  # entries for analyzed files that matched no finding (fixed or changed)
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class FileError:
     """A file that could not be read, parsed or analyzed; the run goes on without it."""

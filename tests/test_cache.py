@@ -165,7 +165,7 @@ def test_dataclass_values_survive_the_compact_pickle() -> None:
     from leakcheck.graph.context import CallSite, FunctionData, Param, SinkRecord, Target
     from leakcheck.graph.facts import FunctionRef
     from leakcheck.graph.values import Value
-    from leakcheck.types import Span
+    from leakcheck.types import FileError, Finding, Span, Step, Suppression, UnusedSuppression
 
     span = Span("a.py", 1, 2, 3, 4)
     value = Value(shape=frozenset({("n",)}), fields=((".a", Value()),), from_grader=True)
@@ -176,6 +176,11 @@ def test_dataclass_values_survive_the_compact_pickle() -> None:
         CallSite(("ret", 1), span, "f", "g(x)", Target("function", "m.g"), (value,),
                  (("k", value),), frozenset(), receiver=value, kw_forward=("param", "f", "kw")),
         FunctionData("m.f", (Param("x", "positional"),), value, None, False, ("m.deco",)),
+        Finding("LC101", "cot-reaches-grader", "error", "cot", ("completion", "cot"), "m", "t",
+                (("sink", "`g()`"),), span, "`g()`", span, "`r`",
+                (Step(span, "source", "source"), Step(span, "sink", "sink")), "f:0",
+                Suppression(span, ("LC101",), "why"), True),
+        UnusedSuppression(span, ("LC102",), "unused"), FileError("a.py", 3, 1, "syntax", "e"),
     ]
     for v in values:
         back = pickle.loads(pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL))
