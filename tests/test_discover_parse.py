@@ -316,3 +316,16 @@ def test_parsing_skips_node_validation_and_puts_it_back(monkeypatch: pytest.Monk
     with pytest.raises(cst.CSTValidationError):
         cst.SimpleWhitespace("not whitespace")
     assert calls == ["not whitespace"]
+
+
+def test_valid_code_libcsts_validation_refuses_is_analyzed(tmp_path: Path) -> None:
+    """`() if 0 else(lambda:())` is valid Python; libcst's parser builds it, then its node
+    validation fails on it with a TypeError (LibCST issue 1061), which used to make the file
+    a parse error. The parser's output is not validated again, so the file is analyzed."""
+    root = _tree(tmp_path, {
+        "rewards.py": "def reward_fn(completion):\n"
+                      "    fallback = () if 0 else(lambda:())\n"
+                      "    return judge.grade(completion)\n"})
+    result = check_paths(Options(paths=(str(root),)))
+    assert result.file_errors == ()
+    assert {(f.sink.path, f.sink.start_line) for f in result.findings} == {("rewards.py", 3)}
