@@ -7,10 +7,10 @@ tree gives byte-identical output.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from leakcheck.report.base import TOOL_NAME, ReporterBase, summarize, tool_version
+from leakcheck.report.pretty import dumps
 from leakcheck.suppress import UNUSED_SUPPRESSION_ID, UNUSED_SUPPRESSION_RULE
 from leakcheck.types import CheckResult, FileError, Finding, Span, Step, UnusedSuppression
 
@@ -117,4 +117,4 @@ def to_document(result: CheckResult) -> dict[str, Any]:
 class JsonReporter(ReporterBase):
     def render(self, result: CheckResult, *, color: bool = False) -> str:
         # ``color`` is part of the protocol; machine formats never carry escapes.
-        return json.dumps(to_document(result), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        return dumps(to_document(result), sort_keys=True) + "\n"

@@ -17,7 +17,6 @@ Objects are built in a fixed key order (readable, and deterministic without sort
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ from urllib.parse import quote
 
 from leakcheck import rule_docs
 from leakcheck.report.base import INFORMATION_URI, TOOL_NAME, ReporterBase, tool_version
+from leakcheck.report.pretty import dumps
 from leakcheck.suppress import UNUSED_SUPPRESSION_ID, UNUSED_SUPPRESSION_RULE
 from leakcheck.types import (
     CheckResult,
@@ -359,4 +359,4 @@ def build_log(
 
 class SarifReporter(ReporterBase):
     def render(self, result: CheckResult, *, color: bool = False) -> str:
-        return json.dumps(build_log(result), indent=2, ensure_ascii=False) + "\n"
+        return dumps(build_log(result)) + "\n"
