@@ -138,6 +138,8 @@ class Linker:
         # class -> the other classes whose methods may run on its instances (``sharers``)
         self._sharers: dict[str, tuple[str, ...]] | None = None  # by sharers()
         self._class_attr_sharers: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._shared_attrs_of: dict[str, frozenset[str]] = {}  # by _sharers_of
+        self._bases_of: dict[str, list[str]] = {}  # by _direct_bases
         # a materialized self token -> the edges into it before (its own class's writes)
         self._own_writes: dict[tuple, tuple] = {}
         self._mro: dict[str, tuple[str, ...]] = {}
@@ -174,13 +176,14 @@ class Linker:
         return self._mro[cls]
 
     def _direct_bases(self, cls: str) -> list[str]:
-        """The project classes ``cls`` names as its bases, in order."""
-        data = self.classes.get(cls)
-        out = []
-        for base in data.bases if data is not None else ():
-            resolved = self.resolve_name(base)
-            if resolved is not None and resolved in self.classes:
-                out.append(resolved)
+        """The project classes ``cls`` names as its bases, in order (memoized: ``mro`` and
+        ``sharers`` both ask)."""
+        out = self._bases_of.get(cls)
+        if out is None:
+            data = self.classes.get(cls)
+            out = self._bases_of[cls] = [
+                r for r in (self.resolve_name(b) for b in (data.bases if data else ()))
+                if r is not None and r in self.classes]
         return out
 
     def method(self, cls: str, name: str, skip_first: bool = False) -> list[str]:
@@ -897,20 +900,20 @@ class Linker:
         ``cls``'s MRO) the defining class's whole hierarchy, whose every instance changes that
         one object in place (siblings included)."""
         found = self.sharers().get(cls, ())
-        if not step.startswith("."):
-            return found
-        name = step[1:]
-        owners = [c for c in self.mro(cls) if name in self.classes[c].shared_attrs]
-        if not owners:
+        shared = self._shared_attrs_of.get(cls)
+        if shared is None:  # the mutable class attributes of cls's MRO, once per class
+            shared = self._shared_attrs_of[cls] = frozenset().union(
+                *(self.classes[c].shared_attrs for c in self.mro(cls)))
+        if not step.startswith(".") or step[1:] not in shared:
             return found
         k = (cls, step)
         hit = self._class_attr_sharers.get(k)
         if hit is None:
             more: dict[str, None] = dict.fromkeys(found)
-            for owner in owners:
-                for c in (owner, *self.sharers().get(owner, ())):
-                    if c != cls:
-                        more[c] = None
+            for owner in self.mro(cls):
+                if step[1:] in self.classes[owner].shared_attrs:
+                    more.update(dict.fromkeys((owner, *self.sharers().get(owner, ()))))
+            more.pop(cls, None)
             hit = self._class_attr_sharers[k] = tuple(more)
         return hit
 
@@ -923,7 +926,6 @@ class Linker:
         relatives, so a sibling's writes do not come in through a shared base."""
         if self._sharers is None:
             subs = self._subclasses()
-            bases = {c: self._direct_bases(c) for c in self.classes}
             out: dict[str, tuple[str, ...]] = {}
             for cls in sorted(self.classes):
                 # the MROs of cls and of its subclasses, without walking each subclass's MRO
@@ -934,7 +936,7 @@ class Linker:
                 below = subs.get(cls, ())
                 found.update(dict.fromkeys(below))
                 for d in below:
-                    for b in bases[d]:
+                    for b in self._direct_bases(d):
                         if b not in found:
                             found.update(dict.fromkeys(self.mro(b)))
                 del found[cls]
