@@ -31,12 +31,13 @@ from leakcheck.parse import Parsed, parse_source
 from leakcheck.prefilter import FileFacts, Vocab, check_skipped, file_facts
 from leakcheck.ruleset import RuleSet
 from leakcheck.ruleset.match import Vocabulary
-from leakcheck.types import FileError
+from leakcheck.types import FileError, compact_pickle
 
 RECURSION_LIMIT = 50000
 STACK_BYTES = 512 * 1024 * 1024
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class Facts:
     """A file's pre-filter facts, reduced to the parts of module names it holds (small to
@@ -49,6 +50,7 @@ class Facts:
     empty: bool = False  # no code at all (prefilter.FileFacts)
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class Built:
     """What linking and solving need of a built module (no CST: picklable and small)."""
@@ -215,6 +217,7 @@ def _child(conn: Any, worker: Worker) -> None:
     os._exit(0)
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class Pickled:
     """A result as a worker process pickled it."""

@@ -109,6 +109,11 @@ def _solve_child(solver: Solver, todo: list, send: Any) -> None:
         os._exit(0)
 
 
+def _is_merge(node: NodeId) -> bool:
+    tag = node[-1]
+    return type(tag) is str and tag.startswith("merge:")
+
+
 def _without_loops(nodes: list[NodeId]) -> list[NodeId]:
     """A witness as a simple path: expanding the calls on a path can come back to a node
     already on it (a recursion through shared state); the loop between the two visits is cut,
@@ -223,6 +228,8 @@ class Solver:
             node = reach.parents.get(node)
         steps: list[Step] = []
         for n in _without_loops(self._with_expansions(chain, 0)):
+            if _is_merge(n):  # a join point's own node (graph/values.squash): not a step
+                continue
             step = self.describe(n)
             if not steps or (steps[-1].span, steps[-1].message) != (step.span, step.message):
                 steps.append(step)

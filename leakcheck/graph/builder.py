@@ -19,7 +19,7 @@ from leakcheck.graph.calls import CallMixin
 from leakcheck.graph.context import ClassData, FunctionData, ModuleContext
 from leakcheck.graph.exprs import _HANDLERS, ExprMixin
 from leakcheck.graph.scan import ModuleScan, const_key, dotted_name, string_value, subscript_key
-from leakcheck.graph.state import State
+from leakcheck.graph.state import EXIT, Squash, State
 from leakcheck.graph.stmts import StmtMixin
 from leakcheck.graph.values import (
     CLEAN,
@@ -40,6 +40,7 @@ from leakcheck.graph.values import (
     read,
     relabel,
     set_field,
+    squash,
     sym_node,
     with_sym,
 )
@@ -217,6 +218,26 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
             yield
         finally:
             self.pc = saved
+
+    def merger(self, at: cst.CSTNode, role: str) -> Squash:
+        """What the merge point of ``at`` (``role``: which of its joins) does with a joined
+        value: a taint set grown past MERGE_LIMIT goes through one node, ``merge:`` tagged,
+        which traces leave out (solve.py)."""
+        def squash_value(name: str, value: Value) -> Value:
+            def make(path: str, nodes: Nodes) -> tuple:
+                node = self.ctx.node(self.scope, at, f"merge:{role}:{name}{path}",
+                                     f"`{name}` joined")
+                self.ctx.flow(nodes, node)
+                return node
+
+            return squash(value, make)
+
+        return squash_value
+
+    def exit_taint_with(self, at: cst.CSTNode, cond: Nodes) -> Nodes:
+        """The exit taint once ``cond`` decided an early exit at ``at`` (a run of `if c:
+        return` or `assert c` grows it by one condition each: squashed as a join is)."""
+        return self.merger(at, "exit")(EXIT, Value(shape=self.state.exit_taint | cond)).shape
 
     # -- bindings --------------------------------------------------------------------
     def bind_name(self, name: str, value: Value, at: cst.CSTNode, literal: bool) -> None:

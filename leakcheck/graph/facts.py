@@ -13,17 +13,20 @@ from leakcheck.ruleset.model import TagPair
 from leakcheck.types import compact_pickle
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class Const:
     value: object  # str, int, float, bool, None, or a tuple of constants
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class Split:
     tag: TagHit
     method: str  # split | rsplit | partition | rpartition
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class AnswerSplit:
     """``s.split("<answer>")`` (role "open") or ``s.split("</answer>")`` (role "close")."""
@@ -33,6 +36,7 @@ class AnswerSplit:
     method: str
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class AnswerPart:
     """Text after an answer opener (role "open") or before an answer closer ("close"): cut
@@ -42,6 +46,7 @@ class AnswerPart:
     role: str
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class TagPos:
     """An index into a string at a tag: ``s.index(TAG)`` (after=False), ``+ len(TAG)``."""
@@ -50,11 +55,13 @@ class TagPos:
     after: bool
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class TagLen:
     tag: TagHit
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class Pattern:
     """A compiled regex: ``P = re.compile(p)``."""
@@ -62,6 +69,7 @@ class Pattern:
     pattern: str
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class Match:
     """A match object (or an iterator/list of them) of ``pattern``."""
@@ -69,6 +77,7 @@ class Match:
     pattern: str
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class FindAll:
     pattern: str
@@ -106,6 +115,7 @@ def join_refs(a: object, b: object) -> FunctionRefs | None:
     return FunctionRefs(tuple(sorted(names)))
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class ParserResult:
     """The whole result of a reasoning parser, before a field is picked."""
@@ -126,6 +136,7 @@ def const_int(info: object) -> int | None:
     return None
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class SinkMethod:
     """A grader's method taken as a value, not called (``fn = judge.grade``,
@@ -136,6 +147,7 @@ class SinkMethod:
     bound: frozenset = frozenset()
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class Partial:
     """``functools.partial(f, *args, **keywords)``."""
@@ -145,6 +157,7 @@ class Partial:
     keywords: tuple
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class Instance:
     """An instance of a class defined in the project (``obj = Manager(...)``)."""

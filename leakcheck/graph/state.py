@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from leakcheck.graph.values import NO_NODES, Nodes, Value, join
+
+# what a merge point does with a joined value (``FunctionBuilder.merger``): the name it is
+# bound to (``EXIT`` for the exit taint) and the value
+Squash = Callable[[str, Value], Value]
+EXIT = "<exit>"
 
 
 @dataclass
@@ -21,18 +27,30 @@ class State:
         return self.exit_taint == other.exit_taint and self.env == other.env
 
 
-def merge(states: list[State | None]) -> State | None:
-    """Join of the states reaching a program point; None when no path reaches it."""
+def merge(states: list[State | None], squash: Squash | None = None) -> State | None:
+    """Join of the states reaching a program point; None when no path reaches it.
+    ``squash`` is given each value the join made of two or more different ones."""
     live = [s for s in states if s is not None]
     if not live:
         return None
     if len(live) == 1:
         return live[0].copy()
     env: dict[str, Value] = {}
+    joined: set[str] = set()
     for s in live:
         for name, value in s.env.items():
-            env[name] = join(env[name], value) if name in env else value
+            if name not in env:
+                env[name] = value
+                continue
+            before = env[name]
+            env[name] = join(before, value)
+            if env[name] is not before:
+                joined.add(name)
     exit_taint = NO_NODES
     for s in live:
         exit_taint = exit_taint | s.exit_taint
+    if squash is not None:
+        for name in sorted(joined):  # (sorted: node creation order is observable)
+            env[name] = squash(name, env[name])
+        exit_taint = squash(EXIT, Value(shape=exit_taint)).shape
     return State(env, exit_taint)

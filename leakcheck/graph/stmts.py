@@ -94,7 +94,7 @@ class StmtMixin:
             if node.msg is not None:
                 self.eval(node.msg)
             # `assert c` is `if not c: raise`: reaching past it depends on c
-            self.state.exit_taint = self.state.exit_taint | cond
+            self.state.exit_taint = self.exit_taint_with(node, cond)
         elif type(node) is cst.Del:
             self.delete(node.target)
         elif type(node) in (cst.Import, cst.ImportFrom):
@@ -178,13 +178,13 @@ class StmtMixin:
             other = self.branch(orelse_node.body, cond, start)
         else:
             other = start.copy()
-        merged = merge([then, other])
+        merged = merge([then, other], self.merger(node, "if"))
         if merged is None:
             self.state = start
             return False
-        if cond and (then is None or other is None):
-            merged.exit_taint = merged.exit_taint | cond  # an early exit decided we got here
         self.state = merged
+        if cond and (then is None or other is None):  # an early exit decided we got here
+            merged.exit_taint = self.exit_taint_with(node, cond)
         return True
 
     def s_Match(self: FunctionBuilder, node: cst.Match) -> bool:
@@ -200,7 +200,7 @@ class StmtMixin:
                 case_cond = case_cond | self.condition(case.guard)
             with self.under(case_cond):
                 outcomes.append(self.state if self.exec_block(case.body) else None)
-        merged = merge(outcomes)
+        merged = merge(outcomes, self.merger(node, "match"))
         self.state = merged if merged is not None else start
         return merged is not None
 
@@ -213,7 +213,8 @@ class StmtMixin:
                 self.bind_name(sub.rest.value, whole(deep(subject)), sub.rest, False)
 
     # -- loops -----------------------------------------------------------------------
-    def loop(self: FunctionBuilder, run_body, orelse: cst.Else | None) -> bool:
+    def loop(self: FunctionBuilder, run_body, orelse: cst.Else | None,
+             at: cst.CSTNode) -> bool:
         entry = self.state.copy()
         head = entry.copy()
         exits: list[State | None] = [entry.copy()]
@@ -226,20 +227,20 @@ class StmtMixin:
                 falls = run_body()
             finally:
                 self.loop_exits.pop()
-            end = merge([self.state if falls else None, *continues])
-            new_head = merge([head, end])
+            end = merge([self.state if falls else None, *continues], self.merger(at, "end"))
+            new_head = merge([head, end], self.merger(at, "head"))
             assert new_head is not None
             if new_head.same_as(head):
                 exits.append(end)
                 break
             head = new_head
             exits.append(end)
-        after = merge([head, *exits])
+        after = merge([head, *exits], self.merger(at, "after"))
         assert after is not None
         if orelse is not None:
             self.state = after
             after = self.state if self.exec_block(orelse.body) else None
-        final = merge([after, *breaks])
+        final = merge([after, *breaks], self.merger(at, "final"))
         self.state = final if final is not None else entry
         return final is not None
 
@@ -250,7 +251,7 @@ class StmtMixin:
             self.bind_target(node.target, elements(iterable), node.target, literal=False)
             return self.exec_block(node.body)
 
-        return self.loop(body, node.orelse)
+        return self.loop(body, node.orelse, node)
 
     def s_While(self: FunctionBuilder, node: cst.While) -> bool:
         def body() -> bool:
@@ -258,7 +259,7 @@ class StmtMixin:
             with self.under(cond):
                 return self.exec_block(node.body)
 
-        return self.loop(body, node.orelse)
+        return self.loop(body, node.orelse, node)
 
     # -- try / with ------------------------------------------------------------------
     def s_Try(self: FunctionBuilder, node: cst.Try | cst.TryStar) -> bool:
@@ -266,7 +267,7 @@ class StmtMixin:
         body_falls = self.exec_block(node.body)
         after_body = self.state if body_falls else None
         # a handler can start anywhere in the body: join the entry and the end
-        handler_start = merge([start, after_body]) or start
+        handler_start = merge([start, after_body], self.merger(node, "handler")) or start
         outcomes: list[State | None] = []
         if node.orelse is not None and after_body is not None:
             self.state = after_body
@@ -280,7 +281,7 @@ class StmtMixin:
             if handler.name is not None and type(handler.name.name) is cst.Name:
                 self.state.env[handler.name.name.value] = CLEAN
             outcomes.append(self.state if self.exec_block(handler.body) else None)
-        merged = merge(outcomes)
+        merged = merge(outcomes, self.merger(node, "try"))
         if node.finalbody is not None:
             self.state = merged if merged is not None else handler_start.copy()
             falls = self.exec_block(node.finalbody.body)

@@ -265,6 +265,34 @@ def relabel(v: Value, make: Callable[[str, Nodes], NodeId], path: str = "",
                  syms=v.syms)
 
 
+# A join's taint set grows with every branch that joins in (3,000 `if`s in a row, each
+# assigning `x` on one side, gave `x` 3,000 nodes and every later use of it an edge from
+# each: 28 s and 1.4 GB). Past this many nodes, a merge point routes the set through one node
+# of its own (``squash``), as an SSA phi would, and the next join starts small again.
+MERGE_LIMIT = 32
+
+
+def squash(v: Value, make: Callable[[str, Nodes], NodeId], limit: int = MERGE_LIMIT,
+           path: str = "", depth: int = 0) -> Value:
+    """``relabel`` for the taint sets of ``v`` with more than ``limit`` nodes only: each
+    goes through one fresh node, the structure and the rest stay. ``v`` itself when none
+    is that large."""
+    shape = v.shape
+    if len(shape) > limit:
+        shape = frozenset((make(path, shape),))
+    elem, fields = v.elem, v.fields
+    if depth < MAX_DEPTH:
+        if elem is not None:
+            elem = squash(elem, make, limit, path + "[]", depth + 1)
+        if fields:
+            fields = tuple((k, squash(f, make, limit, path + k, depth + 1)) for k, f in fields)
+    if shape is v.shape and elem is v.elem and all(
+            a[1] is b[1] for a, b in zip(fields, v.fields, strict=True)):
+        return v
+    return Value(shape=shape, elem=elem, fields=fields, info=v.info, from_grader=v.from_grader,
+                 syms=v.syms)
+
+
 def component(v: Value, path: tuple[str, ...]) -> Nodes:
     """The taint of one access path of ``v``: what a callee's token for that path stands
     for at this call site. ``**`` is everything inside; ``[]`` the items."""
