@@ -47,8 +47,12 @@ if TYPE_CHECKING:  # the engine proper (libcst, networkx) loads only when there 
 
 # Deeply nested code recurses deeply in libcst and in the builder: analysis runs on a thread
 # with a large stack (virtual memory, touched only as needed) so a hostile file becomes a
-# FileError instead of a C stack overflow.
-RECURSION_LIMIT = 50000
+# FileError instead of a C stack overflow. Nesting is bounded before libcst sees a file
+# (parse.MAX_NESTING, MAX_EXPRESSION_DEPTH); call chains are not, and linking recurses
+# through them in Python frames only (five per call: summary, _summary, _ensure_tokens,
+# ensure_token, link_result), which take no C stack: 50,000 frames ended linking with a
+# RecursionError (and no cross-call finding) at a chain of 14,000 functions.
+RECURSION_LIMIT = 200_000
 STACK_BYTES = 512 * 1024 * 1024
 
 

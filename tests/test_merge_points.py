@@ -61,6 +61,17 @@ def _loop(n: int) -> str:
     return "\n".join(lines) + "\n" + _CALLER
 
 
+def _elif_chain(n: int) -> str:
+    """``n`` conditions on the reasoning in one if/elif chain: each branch is nested in the
+    ``else`` of all before it, so under all of their conditions."""
+    lines = ["def reward_fn(completions, **kwargs):", "    text = completions[0]",
+             "    if text == '0':", "        score = 0"]
+    for i in range(1, n):
+        lines += [f"    elif text == '{i}':", f"        score = {i}"]
+    lines += ["    else:", "        score = -1", "    return [float(score)]"]
+    return "\n".join(lines) + "\n" + _CALLER
+
+
 def _edges(source: str) -> int:
     rules = load_ruleset()
     vocab = Vocabulary(rules)
@@ -79,7 +90,7 @@ def _findings(tmp_path: Path, source: str) -> list[dict]:
     return json.loads(rf.timeless_json(result))["findings"]
 
 
-@pytest.mark.parametrize("make", [_branches, _early_exits, _loop])
+@pytest.mark.parametrize("make", [_branches, _early_exits, _loop, _elif_chain])
 def test_a_long_run_of_joins_builds_a_graph_linear_in_its_length(make) -> None:
     # joining every earlier side's nodes directly gave each later use an edge from each
     # (quadratic: four times the statements, sixteen times the edges)
@@ -120,3 +131,11 @@ def test_a_condition_on_reasoning_before_many_early_exits_taints_the_score(
 def test_a_loop_joining_many_branches_still_carries_the_reasoning(tmp_path: Path) -> None:
     found = _findings(tmp_path, _loop(4 * MERGE_LIMIT))
     assert any("returned by" in f["path"][-1]["message"] for f in found)
+
+
+def test_the_last_branch_of_a_long_elif_chain_on_reasoning_taints_the_score(
+        tmp_path: Path) -> None:
+    found = _findings(tmp_path, _elif_chain(4 * MERGE_LIMIT))
+    returned = [f for f in found if "returned by" in f["path"][-1]["message"]]
+    assert len(returned) == 1
+    assert not any("joined" in s["message"] for s in returned[0]["path"])

@@ -19,11 +19,12 @@ from leakcheck.graph.calls import CallMixin
 from leakcheck.graph.context import ClassData, FunctionData, ModuleContext
 from leakcheck.graph.exprs import _HANDLERS, ExprMixin
 from leakcheck.graph.scan import ModuleScan, const_key, dotted_name, string_value, subscript_key
-from leakcheck.graph.state import EXIT, Squash, State
+from leakcheck.graph.state import EXIT, PC, Squash, State
 from leakcheck.graph.stmts import StmtMixin
 from leakcheck.graph.values import (
     CLEAN,
     DEEP,
+    MERGE_LIMIT,
     NO_NODES,
     REST,
     Nodes,
@@ -211,9 +212,16 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
         return frozenset((node,))
 
     @contextmanager
-    def under(self, cond: Nodes) -> Iterator[None]:
+    def under(self, cond: Nodes, at: cst.CSTNode | None = None) -> Iterator[None]:
+        """Code under a condition: its taint joins the implicit flow. Conditions nest (an
+        `elif` is an `if` inside the `else`), so a chain of 5,000 grew it to 5,000 nodes, an
+        edge from each into every assignment below: past MERGE_LIMIT it goes through one
+        node at ``at``, as a join's set does."""
         saved = self.pc
-        self.pc = saved | cond
+        pc = saved | cond
+        if at is not None and len(pc) > MERGE_LIMIT:
+            pc = self.merger(at, "pc")(PC, Value(shape=pc)).shape
+        self.pc = pc
         try:
             yield
         finally:

@@ -307,7 +307,7 @@ class ExprMixin:
 
     def e_ifexp(self: FunctionBuilder, node: cst.IfExp) -> Value:
         cond = self.condition(node.test)
-        with self.under(cond):
+        with self.under(cond, node):
             body, orelse = self.eval(node.body), self.eval(node.orelse)
         return add_shape(join(body, orelse), cond)
 
@@ -388,7 +388,7 @@ class ExprMixin:
                 self.bind_target(comp.target, elements(iterable), comp.target, literal=False)
                 for cond in comp.ifs:
                     cond_taint |= self.condition(cond.test)
-            with self.under(cond_taint):
+            with self.under(cond_taint, node):
                 if type(node) is cst.DictComp:
                     key, value = self.eval(node.key), self.eval(node.value)
                     item = Value(shape=deep(key), elem=None) if key.shape else CLEAN

@@ -11,6 +11,7 @@ from leakcheck.graph.values import NO_NODES, Nodes, Value, join
 # bound to (``EXIT`` for the exit taint) and the value
 Squash = Callable[[str, Value], Value]
 EXIT = "<exit>"
+PC = "<condition>"  # (FunctionBuilder.under)
 
 
 @dataclass

@@ -158,24 +158,24 @@ class StmtMixin:
 
     # -- branches --------------------------------------------------------------------
     def branch(self: FunctionBuilder, body: cst.BaseSuite | list, cond: frozenset,
-               start: State) -> State | None:
+               start: State, at: cst.CSTNode) -> State | None:
         self.state = start.copy()
-        with self.under(cond):
+        with self.under(cond, at):
             falls = self.exec_block(body)
         return self.state if falls else None
 
     def s_If(self: FunctionBuilder, node: cst.If) -> bool:
         cond = self.condition(node.test)
         start = self.state.copy()
-        then = self.branch(node.body, cond, start)
+        then = self.branch(node.body, cond, start, node)
         orelse_node = node.orelse
         if type(orelse_node) is cst.If:
             self.state = start.copy()
-            with self.under(cond):
+            with self.under(cond, node):
                 falls = self.s_If(orelse_node)
             other = self.state if falls else None
         elif type(orelse_node) is cst.Else:
-            other = self.branch(orelse_node.body, cond, start)
+            other = self.branch(orelse_node.body, cond, start, node)
         else:
             other = start.copy()
         merged = merge([then, other], self.merger(node, "if"))
@@ -198,7 +198,7 @@ class StmtMixin:
             case_cond = cond
             if case.guard is not None:
                 case_cond = case_cond | self.condition(case.guard)
-            with self.under(case_cond):
+            with self.under(case_cond, case):
                 outcomes.append(self.state if self.exec_block(case.body) else None)
         merged = merge(outcomes, self.merger(node, "match"))
         self.state = merged if merged is not None else start
@@ -256,7 +256,7 @@ class StmtMixin:
     def s_While(self: FunctionBuilder, node: cst.While) -> bool:
         def body() -> bool:
             cond = self.condition(node.test)
-            with self.under(cond):
+            with self.under(cond, node):
                 return self.exec_block(node.body)
 
         return self.loop(body, node.orelse, node)
