@@ -5,16 +5,21 @@ whatever shortcut computes it."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import pytest
 
+from leakcheck.graph import facts
 from leakcheck.graph.values import (
     DEEP,
+    MAX_DEPTH,
     Value,
     attr_key,
     component,
     deep,
     item_key,
+    join,
+    join_all,
     read,
 )
 
@@ -67,3 +72,27 @@ def test_a_missing_key_of_a_parameter_is_its_token_for_that_key() -> None:
     v = Value(syms=frozenset({(base, ())}), shape=frozenset({("sym", base, ())}))
     assert component(v, (attr_key("text"),)) == {("sym", base, ()),
                                                  ("sym", base, (attr_key("text"),))}
+
+
+_INFOS = (None, facts.Const(1), facts.Const("x"), facts.FunctionRef("rewards.accuracy"),
+          facts.FunctionRef("rewards.format"), facts.FunctionRefs(("rewards.a", "rewards.b")))
+
+
+def _with_facts(rng: random.Random, v: Value, depth: int = 0) -> Value:
+    """``v`` with random facts and grader marks, sometimes nested past MAX_DEPTH."""
+    elem = v.elem
+    if elem is None and depth < MAX_DEPTH + 2 and rng.random() < 0.2:
+        elem = _value(rng, 3)
+    if elem is not None:
+        elem = _with_facts(rng, elem, depth + 1)
+    return replace(v, elem=elem, info=rng.choice(_INFOS), from_grader=rng.random() < 0.3)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_joining_many_values_at_once_is_joining_them_one_by_one(seed: int) -> None:
+    rng = random.Random(seed)
+    values = [_with_facts(rng, _value(rng)) for _ in range(rng.randint(1, 40))]
+    folded = values[0]
+    for v in values[1:]:
+        folded = join(folded, v)
+    assert join_all(values) == folded

@@ -175,12 +175,19 @@ def join(a: Value | None, b: Value | None, depth: int = 0) -> Value:
 
 
 def join_all(values: list[Value]) -> Value:
+    """The join of ``values`` (a lone value keeps its facts: a returned function), taken
+    pairwise in a balanced tree: join is associative and commutative, and folding from the
+    left made each step copy the whole result so far (10,000 reward functions in one list
+    took 10 s in their merged references' sorted names alone)."""
     if not values:
         return CLEAN
-    out = values[0]  # not CLEAN: a lone value keeps its facts (a returned function)
-    for v in values[1:]:
-        out = join(out, v)
-    return out
+    level = list(values)
+    while len(level) > 1:
+        paired = [join(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            paired.append(level[-1])
+        level = paired
+    return level[0]
 
 
 def add_shape(v: Value, nodes: Nodes) -> Value:
