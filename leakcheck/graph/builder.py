@@ -218,10 +218,7 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
         edge from each into every assignment below: past MERGE_LIMIT it goes through one
         node at ``at``, as a join's set does."""
         saved = self.pc
-        pc = saved | cond
-        if at is not None and len(pc) > MERGE_LIMIT:
-            pc = self.merger(at, "pc")(PC, Value(shape=pc)).shape
-        self.pc = pc
+        self.pc = saved | cond if at is None else self.joined_nodes(at, "pc", PC, saved | cond)
         try:
             yield
         finally:
@@ -242,10 +239,16 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
 
         return squash_value
 
+    def joined_nodes(self, at: cst.CSTNode, role: str, name: str, nodes: Nodes) -> Nodes:
+        """A plain taint set at a join point, squashed as a joined value's would be."""
+        if len(nodes) <= MERGE_LIMIT:
+            return nodes
+        return self.merger(at, role)(name, Value(shape=nodes)).shape
+
     def exit_taint_with(self, at: cst.CSTNode, cond: Nodes) -> Nodes:
         """The exit taint once ``cond`` decided an early exit at ``at`` (a run of `if c:
         return` or `assert c` grows it by one condition each: squashed as a join is)."""
-        return self.merger(at, "exit")(EXIT, Value(shape=self.state.exit_taint | cond)).shape
+        return self.joined_nodes(at, "exit", EXIT, self.state.exit_taint | cond)
 
     # -- bindings --------------------------------------------------------------------
     def bind_name(self, name: str, value: Value, at: cst.CSTNode, literal: bool) -> None:

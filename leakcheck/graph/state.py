@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from leakcheck.graph.values import NO_NODES, Nodes, Value, join
+from leakcheck.graph.values import MERGE_LIMIT, NO_NODES, Nodes, Value, join
 
 # what a merge point does with a joined value (``FunctionBuilder.merger``): the name it is
 # bound to (``EXIT`` for the exit taint) and the value
@@ -53,5 +53,6 @@ def merge(states: list[State | None], squash: Squash | None = None) -> State | N
     if squash is not None:
         for name in sorted(joined):  # (sorted: node creation order is observable)
             env[name] = squash(name, env[name])
-        exit_taint = squash(EXIT, Value(shape=exit_taint)).shape
+        if len(exit_taint) > MERGE_LIMIT:
+            exit_taint = squash(EXIT, Value(shape=exit_taint)).shape
     return State(env, exit_taint)

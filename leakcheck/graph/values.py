@@ -284,6 +284,8 @@ def squash(v: Value, make: Callable[[str, Nodes], NodeId], limit: int = MERGE_LI
     """``relabel`` for the taint sets of ``v`` with more than ``limit`` nodes only: each
     goes through one fresh node, the structure and the rest stay. ``v`` itself when none
     is that large."""
+    # (every join point asks this of every value it joined: nothing is allocated unless
+    # some set is that large)
     shape = v.shape
     if len(shape) > limit:
         shape = frozenset((make(path, shape),))
@@ -291,13 +293,16 @@ def squash(v: Value, make: Callable[[str, Nodes], NodeId], limit: int = MERGE_LI
     if depth < MAX_DEPTH:
         if elem is not None:
             elem = squash(elem, make, limit, path + "[]", depth + 1)
-        if fields:
-            fields = tuple((k, squash(f, make, limit, path + k, depth + 1)) for k, f in fields)
-    if shape is v.shape and elem is v.elem and all(
-            a[1] is b[1] for a, b in zip(fields, v.fields, strict=True)):
+        for i, (k, f) in enumerate(v.fields):
+            g = squash(f, make, limit, path + k, depth + 1)
+            if g is not f:
+                if fields is v.fields:
+                    fields = list(fields)
+                fields[i] = (k, g)  # type: ignore[index]
+    if shape is v.shape and elem is v.elem and fields is v.fields:
         return v
-    return Value(shape=shape, elem=elem, fields=fields, info=v.info, from_grader=v.from_grader,
-                 syms=v.syms)
+    return Value(shape=shape, elem=elem, fields=tuple(fields), info=v.info,
+                 from_grader=v.from_grader, syms=v.syms)
 
 
 def component(v: Value, path: tuple[str, ...]) -> Nodes:
