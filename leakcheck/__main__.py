@@ -1,4 +1,4 @@
-from leakcheck.cli import main
+from leakcheck.cli import run
 
 if __name__ == "__main__":
-    main(prog_name="leakcheck")
+    run()

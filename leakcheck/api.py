@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from leakcheck import teardown
 from leakcheck.cache import Cache, content_hash, default_cache_dir, engine_digest, key
 from leakcheck.config import (
     Config,
@@ -380,6 +381,7 @@ class Analyzer:
             held = comments.get(rel)
             suppressed.extend(apply_suppressions(by_file[rel], held.valid if held else {}))
         errors = _in_order(errors, sources)
+        teardown.keep(linker, graph, solver, contexts, built, scans, index)
         if report is not None:
             errors = [e for e in errors if e.path in report or e.path == "."]
             analyzed = [a for a in analyzed if a in report]

@@ -14,7 +14,7 @@ import traceback
 
 import click
 
-from leakcheck import __version__
+from leakcheck import __version__, teardown
 from leakcheck.errors import LeakcheckError
 from leakcheck.report.base import ReportOptions, format_names, get_reporter, summarize
 from leakcheck.types import CheckResult
@@ -280,3 +280,20 @@ def main(
             _fail(f"error: cannot write {output}: {error.strerror or error}")
             ctx.exit(EXIT_ERROR)
     ctx.exit(exit_code(result, exit_zero=exit_zero))
+
+
+def run() -> None:
+    """The ``leakcheck`` command: :func:`main`, then the process ends without tearing the
+    run's data down (see :mod:`leakcheck.teardown`)."""
+    teardown.defer()
+    try:
+        main(prog_name="leakcheck")
+        code: object = 0
+    except SystemExit as exc:
+        code = exc.code
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):  # sys.exit("message"): Python prints it, exits 1
+        print(code, file=sys.stderr)
+        code = 1
+    teardown.exit_now(code)

@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import ast
 import re
-import threading
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import accumulate
 from operator import sub
 
 import libcst as cst
-from libcst._nodes.base import CSTNode
 
 from leakcheck.positions import Positions, positions
+from leakcheck.raw_nodes import parser_output
 from leakcheck.types import FileError
 
 
@@ -123,36 +120,6 @@ class Parsed:
     positions: Positions
 
 
-# Every libcst node validates its fields as it is constructed (``CSTNode.__post_init__``):
-# whitespace against a pattern, brackets against each other. The parser's own output is
-# valid by construction, and validating it is a fifth to a quarter of parsing (trl: 13-30%
-# of ``parse_module``; libcst's source notes the same cost). While leakcheck parses, node
-# construction skips it; the hook is put back when no parse is under way, so other code in
-# the process builds validated nodes as usual.
-_validate = CSTNode.__post_init__
-_unvalidated_lock = threading.Lock()
-_unvalidated_depth = 0
-
-
-def _no_validation(self: CSTNode) -> None:
-    return None
-
-
-@contextmanager
-def parser_output_unvalidated() -> Iterator[None]:
-    global _unvalidated_depth
-    with _unvalidated_lock:
-        _unvalidated_depth += 1
-        CSTNode.__post_init__ = _no_validation  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        with _unvalidated_lock:
-            _unvalidated_depth -= 1
-            if _unvalidated_depth == 0:
-                CSTNode.__post_init__ = _validate  # type: ignore[method-assign]
-
-
 def parse_source(path: str, data: bytes) -> Parsed | FileError:
     if b"\0" in data:
         line = data[: data.index(b"\0")].count(b"\n") + 1
@@ -163,7 +130,7 @@ def parse_source(path: str, data: bytes) -> Parsed | FileError:
         if refused is not None:
             return FileError(path, refused[0], 1, "syntax", refused[1])
     try:
-        with parser_output_unvalidated():
+        with parser_output():
             module = cst.parse_module(data)
     except cst.ParserSyntaxError as exc:
         line, col, message = _syntax_location(exc, data)

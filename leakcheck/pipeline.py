@@ -29,15 +29,16 @@ from leakcheck.graph.regex import RegexReader
 from leakcheck.graph.scan import ModuleScan, scan_module
 from leakcheck.parse import Parsed, parse_source
 from leakcheck.prefilter import FileFacts, Vocab, check_skipped, file_facts
+from leakcheck.raw_nodes import parser_output
 from leakcheck.ruleset import RuleSet
 from leakcheck.ruleset.match import Vocabulary
-from leakcheck.types import FileError, compact_pickle
+from leakcheck.types import FileError, lean_value
 
 RECURSION_LIMIT = 50000
 STACK_BYTES = 512 * 1024 * 1024
 
 
-@compact_pickle
+@lean_value
 @dataclass(frozen=True, slots=True)
 class Facts:
     """A file's pre-filter facts, reduced to the parts of module names it holds (small to
@@ -50,7 +51,7 @@ class Facts:
     empty: bool = False  # no code at all (prefilter.FileFacts)
 
 
-@compact_pickle
+@lean_value
 @dataclass(frozen=True, slots=True)
 class Built:
     """What linking and solving need of a built module (no CST: picklable and small)."""
@@ -115,17 +116,18 @@ class Worker:
     # -- parse and scan ------------------------------------------------------------------
     def parse(self, items: list[int]) -> dict[int, FileError | None]:
         out: dict[int, FileError | None] = {}
-        for idx in items:
-            if idx in self.parsed:
-                out[idx] = None
-                continue
-            rel, data = self.sources[idx]
-            result = parse_source(rel, data)
-            if isinstance(result, FileError):
-                out[idx] = result
-            else:
-                self.parsed[idx] = result
-                out[idx] = None
+        with parser_output():  # (installed once for the batch, not per file)
+            for idx in items:
+                if idx in self.parsed:
+                    out[idx] = None
+                    continue
+                rel, data = self.sources[idx]
+                result = parse_source(rel, data)
+                if isinstance(result, FileError):
+                    out[idx] = result
+                else:
+                    self.parsed[idx] = result
+                    out[idx] = None
         return out
 
     def _parsed(self, idx: int) -> Parsed | FileError:
@@ -217,7 +219,7 @@ def _child(conn: Any, worker: Worker) -> None:
     os._exit(0)
 
 
-@compact_pickle
+@lean_value
 @dataclass(frozen=True, slots=True)
 class Pickled:
     """A result as a worker process pickled it."""

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from leakcheck.lean_init import lean
+
 # ``check_paths(options, progress=...)``: called as ``progress(phase, done, total)`` while
 # a run goes ("parse", "index", "analyze" per file; "link", "solve" once). For progress bars
 # only: it must be cheap and must not raise.
@@ -25,13 +27,16 @@ PROPERTY_DECORATORS = ("property", "cached_property")
 _C = TypeVar("_C", bound=type)
 
 
-def compact_pickle(cls: _C) -> _C:
-    """Pickle a slotted dataclass as a call of its constructor with its fields in order.
+def lean_value(cls: _C) -> _C:
+    """A slotted dataclass made cheap to construct (:func:`leakcheck.lean_init.lean`) and
+    pickled as a call of its constructor with its fields in order.
 
-    The default for ``slots=True`` goes through ``dataclasses``' own ``__setstate__``, which
-    calls ``fields()`` again for every object; built graphs hold hundreds of thousands of
-    these values and a cache hit or a worker's result unpickles them all (a third of the
-    time, measured on a 1M-line tree). Same values, same equality, cheaper to load."""
+    The default pickling for ``slots=True`` goes through ``dataclasses``' own
+    ``__setstate__``, which calls ``fields()`` again for every object; built graphs hold
+    hundreds of thousands of these values and a cache hit or a worker's result unpickles
+    them all (a third of the time, measured on a 1M-line tree). Same values, same
+    equality, cheaper to make and to load."""
+    lean(cls)
     names = tuple(f.name for f in dataclasses.fields(cls))
     get = operator.attrgetter(*names)
     if len(names) == 1:
@@ -44,7 +49,7 @@ def compact_pickle(cls: _C) -> _C:
     return cls
 
 
-@compact_pickle
+@lean_value
 @dataclass(frozen=True, slots=True, order=True)
 class Span:
     """A region of one file: ``path`` is POSIX and relative to the project root."""
@@ -59,7 +64,7 @@ class Span:
         return f"{self.path}:{self.start_line}:{self.start_column}"
 
 
-@compact_pickle
+@lean_value
 @dataclass(frozen=True, slots=True)
 class Step:
     """One hop of a witness path: where the tainted value is, and what happened to it."""
@@ -69,7 +74,7 @@ class Step:
     kind: str = "flow"  # "source" | "flow" | "call" | "return" | "sink"
 
 
-@compact_pickle
+@lean_value
 @dataclass(frozen=True, slots=True)
 class Suppression:
     """An inline ``# leakcheck: ignore`` that covers a finding."""
@@ -79,7 +84,7 @@ class Suppression:
     reason: str | None
 
 
-@compact_pickle
+@lean_value
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One sink location reached by tainted data, with the path that proves it."""
@@ -111,7 +116,7 @@ class Finding:
         return self.suppression is None and not self.baselined
 
 
-@compact_pickle
+@lean_value
 @dataclass(frozen=True, slots=True)
 class UnusedSuppression:
     """A ``# leakcheck:`` comment that suppresses nothing (reported as rule LC001).
@@ -134,7 +139,7 @@ class BaselineUse:
     unmatched: int  # entries for analyzed files that matched no finding (fixed or changed)
 
 
-@compact_pickle
+@lean_value
 @dataclass(frozen=True, slots=True)
 class FileError:
     """A file that could not be read, parsed or analyzed; the run goes on without it."""

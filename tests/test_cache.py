@@ -159,7 +159,7 @@ def test_going_back_to_an_earlier_state_is_still_warm(project: Path, tmp_path: P
     assert back == render(check_paths(_opts(project, None)))
 
 
-def test_dataclass_values_survive_the_compact_pickle() -> None:
+def test_dataclass_values_survive_the_lean_value() -> None:
     import pickle
 
     from leakcheck.graph.context import CallSite, FunctionData, Param, SinkRecord, Target

@@ -54,7 +54,7 @@ def test_wheel_declares_the_console_script_and_dependencies(dist):
     (wheel,) = dist.glob("leakcheck-*.whl")
     zf = zipfile.ZipFile(wheel)
     info = next(n for n in zf.namelist() if n.endswith(".dist-info/entry_points.txt"))
-    assert "leakcheck = leakcheck.cli:main" in zf.read(info).decode()
+    assert "leakcheck = leakcheck.cli:run" in zf.read(info).decode()
     meta = zf.read(next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))).decode()
     assert "Requires-Python: >=3.11" in meta
     for dep in ("libcst>=1.4", "networkx>=3.0", "click>=8.2", "rich>=13"):

@@ -20,13 +20,13 @@ from leakcheck.graph.regex import RegexReader
 from leakcheck.graph.values import NodeId, Nodes, Value
 from leakcheck.positions import Positions
 from leakcheck.ruleset.match import Vocabulary
-from leakcheck.types import Span, compact_pickle
+from leakcheck.types import Span, lean_value
 
 SNIPPET_LIMIT = 60
 _CHECK_SLICES = bool(os.environ.get("LEAKCHECK_CHECK_SLICES"))  # tests: slice == codegen
 
 
-@compact_pickle
+@lean_value
 @dataclass(frozen=True, slots=True)
 class SinkRecord:
     node: NodeId
@@ -39,7 +39,7 @@ class SinkRecord:
     when: tuple[str, str] | None = None
 
 
-@compact_pickle
+@lean_value
 @dataclass(frozen=True, slots=True)
 class Target:
     """What a call into the project refers to, resolved at link time."""
@@ -54,7 +54,7 @@ class Target:
     names: tuple[str, ...] = ()  # "functions": the qualified names
 
 
-@compact_pickle
+@lean_value
 @dataclass(frozen=True, slots=True)
 class CallSite:
     """A call whose callee is linked later: the arguments as this caller saw them, and the
@@ -73,14 +73,14 @@ class CallSite:
     kw_forward: tuple | None = None  # caller's own **kwargs passed on as `**kwargs`
 
 
-@compact_pickle
+@lean_value
 @dataclass(frozen=True, slots=True)
 class Param:
     name: str
     kind: str  # "positional" | "keyword" | "star" | "kwstar" | "self"
 
 
-@compact_pickle
+@lean_value
 @dataclass(frozen=True, slots=True)
 class FunctionData:
     qualname: str

@@ -10,23 +10,23 @@ from dataclasses import dataclass
 
 from leakcheck.ruleset.match import TagHit
 from leakcheck.ruleset.model import TagPair
-from leakcheck.types import compact_pickle
+from leakcheck.types import lean_value
 
 
-@compact_pickle
+@lean_value
 @dataclass(frozen=True, slots=True)
 class Const:
     value: object  # str, int, float, bool, None, or a tuple of constants
 
 
-@compact_pickle
+@lean_value
 @dataclass(frozen=True, slots=True)
 class Split:
     tag: TagHit
     method: str  # split | rsplit | partition | rpartition
 
 
-@compact_pickle
+@lean_value
 @dataclass(frozen=True, slots=True)
 class AnswerSplit:
     """``s.split("<answer>")`` (role "open") or ``s.split("</answer>")`` (role "close")."""
@@ -36,7 +36,7 @@ class AnswerSplit:
     method: str
 
 
-@compact_pickle
+@lean_value
 @dataclass(frozen=True, slots=True)
 class AnswerPart:
     """Text after an answer opener (role "open") or before an answer closer ("close"): cut
@@ -46,7 +46,7 @@ class AnswerPart:
     role: str
 
 
-@compact_pickle
+@lean_value
 @dataclass(frozen=True, slots=True)
 class TagPos:
     """An index into a string at a tag: ``s.index(TAG)`` (after=False), ``+ len(TAG)``."""
@@ -55,13 +55,13 @@ class TagPos:
     after: bool
 
 
-@compact_pickle
+@lean_value
 @dataclass(frozen=True, slots=True)
 class TagLen:
     tag: TagHit
 
 
-@compact_pickle
+@lean_value
 @dataclass(frozen=True, slots=True)
 class Pattern:
     """A compiled regex: ``P = re.compile(p)``."""
@@ -69,7 +69,7 @@ class Pattern:
     pattern: str
 
 
-@compact_pickle
+@lean_value
 @dataclass(frozen=True, slots=True)
 class Match:
     """A match object (or an iterator/list of them) of ``pattern``."""
@@ -77,13 +77,13 @@ class Match:
     pattern: str
 
 
-@compact_pickle
+@lean_value
 @dataclass(frozen=True, slots=True)
 class FindAll:
     pattern: str
 
 
-@compact_pickle
+@lean_value
 @dataclass(frozen=True, slots=True)
 class FunctionRef:
     """A name bound by def, class or import (never a source by name), by qualified name."""
@@ -91,7 +91,7 @@ class FunctionRef:
     qualname: str
 
 
-@compact_pickle
+@lean_value
 @dataclass(frozen=True, slots=True)
 class FunctionRefs:
     """One of several functions or classes, as merging gives it: a branch assigned each
@@ -115,7 +115,7 @@ def join_refs(a: object, b: object) -> FunctionRefs | None:
     return FunctionRefs(tuple(sorted(names)))
 
 
-@compact_pickle
+@lean_value
 @dataclass(frozen=True, slots=True)
 class ParserResult:
     """The whole result of a reasoning parser, before a field is picked."""
@@ -136,7 +136,7 @@ def const_int(info: object) -> int | None:
     return None
 
 
-@compact_pickle
+@lean_value
 @dataclass(frozen=True, slots=True)
 class SinkMethod:
     """A grader's method taken as a value, not called (``fn = judge.grade``,
@@ -147,7 +147,7 @@ class SinkMethod:
     bound: frozenset = frozenset()
 
 
-@compact_pickle
+@lean_value
 @dataclass(frozen=True, slots=True)
 class Partial:
     """``functools.partial(f, *args, **keywords)``."""
@@ -157,7 +157,7 @@ class Partial:
     keywords: tuple
 
 
-@compact_pickle
+@lean_value
 @dataclass(frozen=True, slots=True)
 class Instance:
     """An instance of a class defined in the project (``obj = Manager(...)``)."""

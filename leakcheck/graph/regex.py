@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from leakcheck.ruleset.match import Vocabulary
-from leakcheck.types import compact_pickle
+from leakcheck.types import lean_value
 
 COT, CLEAN, INHERIT = "cot", "clean", "inherit"
 _UNESCAPE = re.compile(r"\\([^A-Za-z0-9])")
@@ -23,7 +23,7 @@ _WHITESPACE_TAIL = re.compile(r"^(?:\\s[*+]|\\n[*+]?|\s)*\$?$")
 _NAMED_GROUP = re.compile(r"\(\?P?<([A-Za-z_]\w*)>")
 
 
-@compact_pickle
+@lean_value
 @dataclass(frozen=True, slots=True)
 class RegexRole:
     groups: tuple[str, ...]  # role of capturing groups 1..n

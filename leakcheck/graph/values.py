@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from leakcheck.graph.facts import FunctionRef, FunctionRefs, SinkMethod, join_refs
-from leakcheck.types import Span, compact_pickle
+from leakcheck.types import Span, lean_value
 
 NodeId = tuple[Any, ...]
 Nodes = frozenset[NodeId]
@@ -70,7 +70,7 @@ def sym_value(base: Any, path: tuple[str, ...] = ()) -> Value:
     return Value(shape=frozenset((sym_node(base, path),)), syms=frozenset(((base, path),)))
 
 
-@compact_pickle
+@lean_value
 @dataclass(frozen=True, slots=True)
 class Value:
     shape: Nodes = NO_NODES
