@@ -28,6 +28,7 @@ from leakcheck.graph.module import build_module
 from leakcheck.graph.regex import RegexReader
 from leakcheck.graph.scan import ModuleScan, scan_module
 from leakcheck.parse import Parsed, parse_source
+from leakcheck.positions import measuring
 from leakcheck.prefilter import FileFacts, Vocab, check_skipped, file_facts
 from leakcheck.raw_nodes import parser_output
 from leakcheck.ruleset import RuleSet
@@ -116,7 +117,7 @@ class Worker:
     # -- parse and scan ------------------------------------------------------------------
     def parse(self, items: list[int]) -> dict[int, FileError | None]:
         out: dict[int, FileError | None] = {}
-        with parser_output():  # (installed once for the batch, not per file)
+        with parser_output(), measuring():  # hooks installed once for the batch
             for idx in items:
                 if idx in self.parsed:
                     out[idx] = None

@@ -271,6 +271,14 @@ class _FastCodegen:
 _FAST = _FastCodegen()
 
 
+def measuring() -> _FastCodegen:
+    """A context in which :func:`positions` calls find the codegen hooks installed: a
+    batch of files enters it once (installing them swaps methods on libcst's base classes,
+    which empties the type caches of every node class: 30 us of a 110 us pass over a
+    six-line file)."""
+    return _FAST
+
+
 def positions(module: cst.Module) -> Positions:
     """The range of every node but trivia (``TRIVIA``), as libcst's ``PositionProvider``
     gives it, and the module's code."""

@@ -442,6 +442,15 @@ class FunctionBuilder(ExprMixin, CallMixin, StmtMixin):
         method and function too; one reached through another attribute
         (``self.state.env[k] = v``: an object's state, not a container of the class) is
         written back here only (``through_attribute``)."""
+        elem = updated.elem
+        if elem is not None and (len(elem.shape) > MERGE_LIMIT or len(elem.syms) > MERGE_LIMIT):
+            # items added one statement after another (20,000 `out.append(x)`, or stores
+            # past MAX_FIELDS keys) grow the items' taint set by one node (and access path)
+            # each, which every later store copied: past MERGE_LIMIT it goes through one node
+            # and the paths widen, as a join's do (``squash``)
+            updated = Value(shape=updated.shape, fields=updated.fields, info=updated.info,
+                            elem=self.merger(base_expr, "items")("[]", elem),
+                            from_grader=updated.from_grader, syms=updated.syms)
         if type(base_expr) is cst.Name:
             name = base_expr.value
             if not through_attribute and self.is_global_here(base_expr):

@@ -23,6 +23,8 @@ from leakcheck.ruleset.match import Vocabulary
 from leakcheck.types import Span, lean_value
 
 SNIPPET_LIMIT = 60
+# small statements whose syntactic range is all of their code but a semicolon
+_SLICED_STATEMENTS = frozenset({cst.Return, cst.Assign, cst.AugAssign, cst.AnnAssign, cst.Expr})
 _CHECK_SLICES = bool(os.environ.get("LEAKCHECK_CHECK_SLICES"))  # tests: slice == codegen
 
 
@@ -168,9 +170,15 @@ class ModuleContext:
         """An expression's code cut from the module's text by its range, instead of a code
         generation pass per snippet (most of them are expressions). Only where the two are
         the same: an expression without parentheses of its own (the range is inside them)
-        and not a starred element (its comma is outside)."""
-        if type(node) not in EXPRESSIONS or getattr(node, "lpar", None) or \
-                type(node) is cst.StarredElement:
+        and not a starred element (its comma is outside), or one of the small statements
+        that become sinks' snippets (``return [judge(c) for c in completions]``) without a
+        semicolon of its own (libcst writes it, the range ends before it)."""
+        kind = type(node)
+        if kind in _SLICED_STATEMENTS:
+            if type(node.semicolon) is cst.Semicolon:  # type: ignore[attr-defined]
+                return None
+        elif kind not in EXPRESSIONS or getattr(node, "lpar", None) or \
+                kind is cst.StarredElement:
             return None
         return self.positions.text(node)
 

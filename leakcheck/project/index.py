@@ -221,6 +221,17 @@ class ProjectIndex:
                     owner = modules.get(".".join(chain[:i]))
                     if owner is not None and chain[i] in self.scans[owner].top_vars:
                         shared[owner].add(chain[i])
+        # each module's registered functions and factories: those under its name (a
+        # package's include its submodules'), found by their dotted prefixes (asking each
+        # module about every name was quadratic: 3,000 one-function modules, 9M tests)
+        under: dict[str, tuple[set[str], set[str]]] = {}
+        for which, found in ((0, registered), (1, factories)):
+            for q in found:
+                parts = q.split(".")
+                for i in range(1, len(parts)):
+                    under.setdefault(".".join(parts[:i]), (set(), set()))[which].add(q)
+        nothing: tuple[set[str], set[str]] = (set(), set())
+        every_property = frozenset(properties)
         result: dict[str, LinkIn] = {}
         for mod in self.scans:
             constants = []
@@ -242,10 +253,9 @@ class ProjectIndex:
                 elif hit.kind == "module":
                     through += [(f"{target}.{x}", (hit.name, x))
                                 for x in sorted(shared[hit.name])]
-            own = mod + "."
-            result[mod] = LinkIn(frozenset(q for q in registered if q.startswith(own)),
-                                 frozenset(q for q in factories if q.startswith(own)),
-                                 tuple(constants), frozenset(properties),
+            mine = under.get(mod, nothing)
+            result[mod] = LinkIn(frozenset(mine[0]), frozenset(mine[1]),
+                                 tuple(constants), every_property,
                                  frozenset(shared[mod]), tuple(imported),
                                  tuple(sorted(set(through))), self._star_link_in(mod),
                                  tuple(tables))
