@@ -13,6 +13,7 @@ from leakcheck.graph.builder import LinkIn
 from leakcheck.graph.scan import ModuleScan
 
 MAX_HOPS = 12  # re-export chains longer than this are cycles or pathological
+_CUT = 1 << 30  # (ProjectIndex._resolve) hops: more than were allowed
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,7 @@ class ProjectIndex:
         # computed once the modules are in (``_stars``, ``star_names``)
         self._star_info: tuple[dict[str, frozenset[str]], dict[str, int]] | None = None
         self._star_names: dict[str, dict[str, str]] = {}
+        self._resolved: dict[str, tuple[Resolved | None, int]] = {}  # by ``_resolve``
 
     def add(self, primary: str, aliases: tuple[str, ...], scan: ModuleScan) -> None:
         self.scans[primary] = scan
@@ -126,12 +128,31 @@ class ProjectIndex:
 
     def resolve(self, dotted: str, hops: int = 0) -> Resolved | None:
         """Follow imports and re-exports (``pkg/__init__.py`` importing from ``.utils``)
-        to the module that defines ``dotted``."""
-        if hops > MAX_HOPS or not dotted:
-            return None
+        to the module that defines ``dotted``; None past MAX_HOPS hops in all."""
+        return self._resolve(dotted, MAX_HOPS - hops)[0]
+
+    def _resolve(self, dotted: str, budget: int) -> tuple[Resolved | None, int]:
+        """What ``dotted`` resolves to with ``budget`` more hops allowed, and how many hops
+        its resolution takes (``_CUT``: more than were allowed, not known how many). Kept
+        by name with that count, exact for any budget: every module binding the names its
+        star imports re-export (``from utils import *``) resolves each again, and a chain
+        of them resolves the same names through each link (1,000 of them: 6 s)."""
+        if budget < 0:
+            return None, _CUT
+        hit = self._resolved.get(dotted)
+        if hit is not None:
+            return hit if hit[1] <= budget else (None, hit[1])
+        result, needed = self._resolve_step(dotted, budget)
+        if needed != _CUT:
+            self._resolved[dotted] = (result, needed)
+        return result, needed
+
+    def _resolve_step(self, dotted: str, budget: int) -> tuple[Resolved | None, int]:
+        if not dotted:
+            return None, 0
         primary = self.module(dotted)
         if primary is not None and not self._rebound(dotted):
-            return Resolved("module", primary)
+            return Resolved("module", primary), 0
         parts = dotted.split(".")
         for i in range(len(parts) - 1, 0, -1):
             mod = self.module(".".join(parts[:i]))
@@ -140,18 +161,22 @@ class ProjectIndex:
             scan = self.scans[mod]
             head, rest = parts[i], parts[i + 1:]
             if head in scan.top_defs:
-                return Resolved("def", ".".join([mod, head, *rest]))
+                return Resolved("def", ".".join([mod, head, *rest])), 0
             if head in scan.imports:
-                return self.resolve(".".join([scan.imports[head], *rest]), hops + 1)
+                return self._hop(".".join([scan.imports[head], *rest]), budget)
             if head in scan.constants and not rest:
-                return Resolved("const", f"{mod}.{head}", scan.constants[head])
+                return Resolved("const", f"{mod}.{head}", scan.constants[head]), 0
             if head in scan.top_vars and not rest:
-                return Resolved("var", f"{mod}.{head}")
+                return Resolved("var", f"{mod}.{head}"), 0
             star = self.star_names(mod) if scan.star_imports else {}
             if head in star:
-                return self.resolve(".".join([star[head], *rest]), hops + 1)
-            return None
-        return None
+                return self._hop(".".join([star[head], *rest]), budget)
+            return None, 0
+        return None, 0
+
+    def _hop(self, dotted: str, budget: int) -> tuple[Resolved | None, int]:
+        result, needed = self._resolve(dotted, budget - 1)
+        return result, (needed + 1 if needed != _CUT else _CUT)
 
     def _star_link_in(self, mod: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """For the builder: each star import's module, as written, -> the names it binds."""
