@@ -44,19 +44,17 @@ HUB_MIN = 4  # an argument of this many nodes reaches a call's result tokens thr
 
 
 def _absorb(graph: nx.DiGraph, part: nx.DiGraph) -> None:
-    """``graph.update(part)`` for a module graph that is not used on its own afterwards:
-    its node, adjacency and attribute dicts move over as they are (networkx's update copies
-    them one entry at a time, a third of the linker's time on a large tree). Nodes keep
-    networkx's order; a node two modules share has its entries merged as update does."""
+    """``graph.update(part)`` for a module graph that is not used on its own afterwards
+    (its dicts are changed): its node, adjacency and attribute dicts move over as they are
+    (networkx's update copies them one entry at a time, a third of the linker's time on a
+    large tree). Nodes keep networkx's order; a node two modules share has its entries
+    merged as update does."""
     nodes, succ, pred = graph._node, graph._succ, graph._pred
-    for n, attrs in part._node.items():
-        mine = nodes.get(n)
-        if mine is None:
-            nodes[n] = attrs
-            succ[n] = part._succ[n]
-            pred[n] = part._pred[n]
-            continue
-        mine.update(attrs)
+    # the few nodes modules share (tokens of a class's attributes, of a global) merge into
+    # the graph's own entries, which then stand in for the part's; everything else moves
+    # over in three dict updates (a loop per node was a tenth of the linker's time)
+    for n in sorted(part._node.keys() & nodes.keys(), key=repr):
+        nodes[n].update(part._node[n])
         for own, theirs in ((succ[n], part._succ[n]), (pred[n], part._pred[n])):
             for other, data in theirs.items():
                 edge = own.get(other)
@@ -64,6 +62,10 @@ def _absorb(graph: nx.DiGraph, part: nx.DiGraph) -> None:
                     own[other] = data
                 else:
                     edge.update(data)
+        part._node[n], part._succ[n], part._pred[n] = nodes[n], succ[n], pred[n]
+    nodes.update(part._node)
+    succ.update(part._succ)
+    pred.update(part._pred)
     clear_cache(graph)
 
 
