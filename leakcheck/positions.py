@@ -24,6 +24,7 @@ from libcst._nodes.internal import CodegenState
 from libcst.metadata import CodePosition, CodeRange
 
 from leakcheck.graph.nodetypes import PUNCTUATION, WHITESPACE
+from leakcheck.raw_nodes import node_classes
 
 _NEWLINE = re.compile(r"\r\n?|\n")
 
@@ -235,6 +236,55 @@ def _codegen(self: CSTNode, state: CodegenState, **kwargs: Any) -> None:
         computed[key] = (line, column, state.line, state.column)  # type: ignore[attr-defined]
 
 
+# The same, one function per kind of node, installed on each node class while a pass runs
+# (``_FastCodegen``): the class tests above then happen once per class, not once per node.
+def _whitespace_codegen(self: CSTNode, state: CodegenState, **kwargs: Any) -> None:
+    if state.__class__ is not _State:
+        _ORIGINAL_CODEGEN(self, state, **kwargs)
+        return
+    state.add_token(self.value)  # type: ignore[attr-defined]
+
+
+def _trivia_codegen(self: CSTNode, state: CodegenState, **kwargs: Any) -> None:
+    if state.__class__ is not _State:
+        _ORIGINAL_CODEGEN(self, state, **kwargs)
+        return
+    self._codegen_impl(state, **kwargs)
+
+
+def _name_codegen(self: CSTNode, state: CodegenState, **kwargs: Any) -> None:
+    if state.__class__ is not _State or self.lpar or self.rpar:  # type: ignore[attr-defined]
+        _codegen(self, state, **kwargs)
+        return
+    value = self.value  # type: ignore[attr-defined]
+    line, column = state.line, state.column  # type: ignore[attr-defined]
+    state.tokens.append(value)
+    state.column = end = column + len(value)  # type: ignore[attr-defined]
+    state.computed[id(self)] = (line, column, line, end)  # type: ignore[attr-defined]
+
+
+def _node_codegen(self: CSTNode, state: CodegenState, **kwargs: Any) -> None:
+    if state.__class__ is not _State:
+        _ORIGINAL_CODEGEN(self, state, **kwargs)
+        return
+    line, column = state.line, state.column  # type: ignore[attr-defined]
+    self._codegen_impl(state, **kwargs)
+    computed = state.computed  # type: ignore[attr-defined]
+    key = id(self)
+    if key not in computed:  # a syntactic position recorded inside wins
+        computed[key] = (line, column, state.line, state.column)  # type: ignore[attr-defined]
+
+
+def _codegen_for(cls: type) -> Any:
+    if cls is cst.SimpleWhitespace:
+        return _whitespace_codegen
+    if cls in TRIVIA:
+        return _trivia_codegen
+    if cls is cst.Name:
+        return _name_codegen
+    return _node_codegen
+
+
 def _parenthesize(self: _BaseParenthesizedNode, state: CodegenState) -> Any:
     if state.__class__ is not _State:
         return _ORIGINAL_PARENTHESIZE(self, state)
@@ -258,14 +308,31 @@ class _FastCodegen:
             self.active += 1
             if self.active == 1:
                 CSTNode._codegen = _codegen  # type: ignore[method-assign]
+                for cls in _classes():
+                    cls._codegen = _codegen_for(cls)  # type: ignore[attr-defined]
                 _BaseParenthesizedNode._parenthesize = _parenthesize  # type: ignore[method-assign]
 
     def __exit__(self, *exc: object) -> None:
         with self.lock:
             self.active -= 1
             if self.active == 0:
+                for cls in _classes():
+                    del cls._codegen  # type: ignore[attr-defined]  # (CSTNode's again)
                 CSTNode._codegen = _ORIGINAL_CODEGEN  # type: ignore[method-assign]
                 _BaseParenthesizedNode._parenthesize = _ORIGINAL_PARENTHESIZE  # type: ignore[method-assign]
+
+
+_CLASSES: list[type] = []
+
+
+def _classes() -> list[type]:
+    """The node classes that get a ``_codegen`` of their own during a pass: those that do
+    not define one (none of libcst's do; one that did would keep it)."""
+    if not _CLASSES:
+        _CLASSES.extend(c for c in node_classes()
+                        if not any("_codegen" in k.__dict__ for k in c.__mro__
+                                   if k is not CSTNode))
+    return _CLASSES
 
 
 _FAST = _FastCodegen()

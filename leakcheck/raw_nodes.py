@@ -36,7 +36,7 @@ def _no_validation(self: CSTNode) -> None:
     return None
 
 
-def _node_classes() -> list[type]:
+def node_classes() -> list[type]:
     """Every concrete libcst node class in use: slotted dataclasses (``add_slots`` makes a
     new class; the unslotted original it replaced is left out)."""
     seen: set[type] = set()
@@ -59,7 +59,7 @@ def _lean_inits() -> dict[type, tuple[Callable, Callable]]:
     global _lean
     if _lean is None:
         made = {}
-        for cls in _node_classes():
+        for cls in node_classes():
             init = lean_init(cls, hook_skipped=CSTNode)
             if init is not None:
                 made[cls] = (cls.__dict__["__init__"], init)

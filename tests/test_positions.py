@@ -10,7 +10,8 @@ import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from leakcheck.graph import scan
-from leakcheck.positions import TRIVIA, positions
+from leakcheck.positions import TRIVIA, measuring, positions
+from leakcheck.raw_nodes import node_classes
 from leakcheck.ruleset import load_ruleset
 from leakcheck.ruleset.match import Vocabulary
 
@@ -67,10 +68,27 @@ def test_positions_leave_libcst_as_it_was() -> None:
     module = cst.parse_module("x = (a  ,b)[0]  # c\n")
     positions(module)
     assert CSTNode._codegen is before
+    # no node class keeps the pass's own code generation (each gets one while it runs)
+    assert not [c for c in node_classes() if "_codegen" in c.__dict__]
     assert module.code == "x = (a  ,b)[0]  # c\n"
     ranges = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     comma = module.body[0].body[0].value.value.elements[0].comma
     assert ranges[comma].start.column == 8  # libcst still records trivia for itself
+
+
+def test_libcsts_own_code_generation_is_unchanged_while_a_pass_is_installed() -> None:
+    """Inside a batch of passes (the hooks installed), code generation for any other state
+    (``.code``, ``code_for_node``, libcst's own PositionProvider) takes libcst's path."""
+    source = "def f(a ,  b):\n    return (a  ,b)[0]  # c\n"
+    module = cst.parse_module(source)
+    with measuring():
+        assert module.code == source
+        ret = module.body[0].body.body[0].body[0]
+        assert module.code_for_node(ret) == "return (a  ,b)[0]"
+        ranges = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        comma = ret.value.value.elements[0].comma
+        assert ranges[comma].start.column == 15  # trivia recorded, as libcst does
+        assert positions(module).raw(ret) == (2, 4, 2, 21)
 
 
 def test_positions_of_tricky_text() -> None:

@@ -17,7 +17,7 @@ import pytest
 from libcst._nodes.base import CSTNode
 
 from leakcheck.lean_init import lean_init
-from leakcheck.raw_nodes import _node_classes, parser_output
+from leakcheck.raw_nodes import node_classes, parser_output
 
 PACKAGE = Path(__file__).resolve().parents[1] / "leakcheck"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -112,7 +112,7 @@ def test_lean_inits_keep_every_signature() -> None:
     """Each lean ``__init__`` takes the parameters dataclasses' took, with the same kinds
     and defaults (a default factory shows as dataclasses' own marker), so any call that
     works against libcst works the same way during a parse."""
-    classes = _node_classes()
+    classes = node_classes()
     assert len(classes) > 150  # every concrete node class, not a handful
     for cls in classes:
         lean = lean_init(cls, hook_skipped=CSTNode)
@@ -165,7 +165,7 @@ def test_a_class_that_is_not_the_plain_case_keeps_its_own_init() -> None:
 
 
 def test_libcst_is_put_back_after_parsing_and_nested_entries_wait_for_the_outermost() -> None:
-    originals = {cls: cls.__dict__["__init__"] for cls in _node_classes()}
+    originals = {cls: cls.__dict__["__init__"] for cls in node_classes()}
     with parser_output():
         with parser_output():
             assert cst.Name.__dict__["__init__"] is not originals[cst.Name]
@@ -179,7 +179,7 @@ def test_libcst_is_put_back_after_parsing_and_nested_entries_wait_for_the_outerm
 def test_parsing_on_two_threads_at_once_builds_the_same_trees() -> None:
     """Threads parsing side by side, each entering and leaving per file, get libcst's
     trees, and libcst's own constructors are back once the last of them is done."""
-    originals = {cls: cls.__dict__["__init__"] for cls in _node_classes()}
+    originals = {cls: cls.__dict__["__init__"] for cls in node_classes()}
     data = _corpus()[:40]
     expected = [cst.parse_module(d).code for d in data]
     results: dict[int, list[str]] = {}
