@@ -242,7 +242,9 @@ def _whitespace_codegen(self: CSTNode, state: CodegenState, **kwargs: Any) -> No
     if state.__class__ is not _State:
         _ORIGINAL_CODEGEN(self, state, **kwargs)
         return
-    state.add_token(self.value)  # type: ignore[attr-defined]
+    value = self.value  # type: ignore[attr-defined]
+    if value:  # (most are empty: nothing to add)
+        state.add_token(value)  # type: ignore[attr-defined]
 
 
 def _trivia_codegen(self: CSTNode, state: CodegenState, **kwargs: Any) -> None:
