@@ -18,6 +18,7 @@ import sys
 import threading
 import traceback
 from dataclasses import dataclass, replace
+from multiprocessing.connection import wait
 from typing import Any
 
 import networkx as nx
@@ -220,15 +221,22 @@ def _child(conn: Any, worker: Worker) -> None:
     os._exit(0)
 
 
-@lean_value
-@dataclass(frozen=True, slots=True)
 class Pickled:
-    """A result as a worker process pickled it."""
+    """A result as a worker process pickled it. ``preload`` unpickles it ahead of time;
+    ``load`` hands that object out once, and unpickles afresh after that (as before)."""
 
-    data: bytes
+    __slots__ = ("_ready", "data")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self._ready: list[Any] = []
+
+    def preload(self) -> None:
+        if not self._ready:
+            self._ready.append(pickle.loads(self.data))
 
     def load(self) -> Any:
-        return pickle.loads(self.data)
+        return self._ready.pop() if self._ready else pickle.loads(self.data)
 
 
 def unwrap(value: Any) -> Any:
@@ -311,17 +319,29 @@ class Pool:
                 busy.append(w)
         out: dict = getattr(self.local, method)(here) if here else {}
         failure = None
-        for w in busy:
-            try:
-                status, value = self.conns[w].recv()
-            except EOFError:
-                status, value = "error", "a worker process ended unexpectedly"
-            if status == "ok":
-                out.update({i: Pickled(b) for i, b in value.items()})
-            else:
-                failure = value
+        received: dict[int, dict] = {}
+        pending = {self.conns[w]: w for w in busy}
+        while pending:
+            # whichever worker is done first: its results are unpickled while the others
+            # still run, on the core it left free (verl --jobs 2: the parent's unpickling
+            # after the last worker 0.24 -> 0.12 s)
+            for conn in sorted(wait(list(pending)), key=pending.__getitem__):
+                w = pending.pop(conn)
+                try:
+                    status, value = conn.recv()
+                except EOFError:
+                    status, value = "error", "a worker process ended unexpectedly"
+                if status == "ok":
+                    received[w] = {i: Pickled(b) for i, b in value.items()}
+                    if pending and failure is None:
+                        for result in received[w].values():
+                            result.preload()
+                else:
+                    failure = value
         if failure is not None:
             raise WorkerFailed(failure)
+        for w in busy:  # in worker order, whichever finished first
+            out.update(received[w])
         return out
 
     def close(self) -> None:

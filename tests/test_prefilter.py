@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import pickle
 import shutil
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import report_factories as rf
 import leakcheck.api as api
 import leakcheck.solve as solve
 from leakcheck.api import Options, check_paths
-from leakcheck.pipeline import Pool, unwrap
+from leakcheck.pipeline import Pickled, Pool, unwrap
 from leakcheck.prefilter import Vocab, file_facts, needed_files
 from leakcheck.ruleset import load_ruleset
 from leakcheck.ruleset.load import with_vocabulary
@@ -86,6 +87,37 @@ def test_small_batches_stay_in_process_and_large_ones_fork() -> None:
         assert all(unwrap(out[i]) is None for i in out)  # parsed, no error
     finally:
         pool.close()
+
+
+def test_workers_results_come_back_in_worker_order_whichever_finishes_first() -> None:
+    """The worker with one large file finishes after the one with three small ones; the
+    results are still merged in worker order (what a run does with them must not depend on
+    timing), and each is complete: unpickled early or not, the same value."""
+    rules = load_ruleset(())
+    line = b"def reward(completions, **kwargs):\n    return [len(c) for c in completions]\n"
+    sources = [("big.py", line * 6000)] + [(f"s{i}.py", line * 400) for i in range(3)]
+    pool = Pool(rules, sources, jobs=2)
+    try:
+        pool.run("parse", [0, 1, 2, 3])
+        assert len(pool.procs) == 2 and pool.owner[0] != pool.owner[1]
+        out = pool.run("scan", [(i, f"m{i}") for i in range(4)], key=lambda x: x[0])
+        assert list(out) == [0, 1, 2, 3]  # big.py's worker first, though it finished last
+        local = Pool(rules, sources, jobs=1)
+        try:
+            expected = local.run("scan", [(i, f"m{i}") for i in range(4)], key=lambda x: x[0])
+        finally:
+            local.close()
+        assert {i: unwrap(v) for i, v in out.items()} == expected
+    finally:
+        pool.close()
+
+
+def test_a_preloaded_result_is_handed_out_once_then_unpickled_afresh() -> None:
+    result = Pickled(pickle.dumps({"scores": [1.0]}))
+    result.preload()
+    first, second = result.load(), result.load()
+    assert first == second == {"scores": [1.0]}
+    assert first is not second  # each load owns its object, as without preloading
 
 
 @pytest.mark.parametrize("tree", TREES, ids=[str(t.relative_to(FIXTURES)) for t in TREES])
