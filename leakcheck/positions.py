@@ -210,34 +210,14 @@ class _Parenthesized:
 
 def _codegen(self: CSTNode, state: CodegenState, **kwargs: Any) -> None:
     """``CSTNode._codegen`` for this module's pass: a trivia node only adds its text (no
-    range is kept for it), any other node records its range without two method calls."""
-    if state.__class__ is not _State:
-        _ORIGINAL_CODEGEN(self, state, **kwargs)
-        return
-    cls = self.__class__
-    if cls is cst.SimpleWhitespace:  # two in five nodes
-        state.add_token(self.value)  # type: ignore[attr-defined]
-        return
-    if cls in TRIVIA:
-        self._codegen_impl(state, **kwargs)
-        return
-    if cls is cst.Name and not self.lpar and not self.rpar:  # type: ignore[attr-defined]
-        value = self.value  # type: ignore[attr-defined]
-        line, column = state.line, state.column  # type: ignore[attr-defined]
-        state.tokens.append(value)
-        state.column = end = column + len(value)  # type: ignore[attr-defined]
-        state.computed[id(self)] = (line, column, line, end)  # type: ignore[attr-defined]
-        return
-    line, column = state.line, state.column  # type: ignore[attr-defined]
-    self._codegen_impl(state, **kwargs)
-    computed = state.computed  # type: ignore[attr-defined]
-    key = id(self)
-    if key not in computed:  # a syntactic position recorded inside wins
-        computed[key] = (line, column, state.line, state.column)  # type: ignore[attr-defined]
+    range is kept for it), any other node records its range without two method calls. (A
+    class without a ``_codegen`` of its own for the pass, ``_classes``, comes here.)"""
+    _codegen_for(self.__class__)(self, state, **kwargs)
 
 
-# The same, one function per kind of node, installed on each node class while a pass runs
-# (``_FastCodegen``): the class tests above then happen once per class, not once per node.
+# One function per kind of node, installed on each node class while a pass runs
+# (``_FastCodegen``): which kind a node is is decided once per class, not once per node.
+# Each hands any other state than this module's to libcst's own code generation.
 def _whitespace_codegen(self: CSTNode, state: CodegenState, **kwargs: Any) -> None:
     if state.__class__ is not _State:
         _ORIGINAL_CODEGEN(self, state, **kwargs)
@@ -256,7 +236,7 @@ def _trivia_codegen(self: CSTNode, state: CodegenState, **kwargs: Any) -> None:
 
 def _name_codegen(self: CSTNode, state: CodegenState, **kwargs: Any) -> None:
     if state.__class__ is not _State or self.lpar or self.rpar:  # type: ignore[attr-defined]
-        _codegen(self, state, **kwargs)
+        _node_codegen(self, state, **kwargs)  # (a parenthesized name: as any other node)
         return
     value = self.value  # type: ignore[attr-defined]
     line, column = state.line, state.column  # type: ignore[attr-defined]
@@ -295,9 +275,10 @@ def _parenthesize(self: _BaseParenthesizedNode, state: CodegenState) -> Any:
 
 class _FastCodegen:
     """While any pass of this module runs, libcst's codegen of every node goes through
-    ``_codegen`` and ``_parenthesize`` above (half of the pass's time was libcst's
-    per-node bookkeeping: two hooks, a generator per expression). Both hand any other
-    ``CodegenState`` to libcst's own methods, so other code using libcst meanwhile (another
+    the functions above (each class gets the one of its kind, ``_codegen_for``) and
+    ``_parenthesize`` (half of the pass's time was libcst's per-node bookkeeping: two
+    hooks, a generator per expression). They hand any other ``CodegenState`` to libcst's
+    own methods, so other code using libcst meanwhile (another
     thread) sees no difference; a pass that finds them already restored takes libcst's
     path, which records the same ranges (and the trivia's too)."""
 
