@@ -291,28 +291,28 @@ class _FastCodegen:
             self.active += 1
             if self.active == 1:
                 CSTNode._codegen = _codegen  # type: ignore[method-assign]
-                for cls in _classes():
-                    cls._codegen = _codegen_for(cls)  # type: ignore[attr-defined]
+                for cls, codegen in _classes():
+                    cls._codegen = codegen  # type: ignore[attr-defined]
                 _BaseParenthesizedNode._parenthesize = _parenthesize  # type: ignore[method-assign]
 
     def __exit__(self, *exc: object) -> None:
         with self.lock:
             self.active -= 1
             if self.active == 0:
-                for cls in _classes():
+                for cls, _ in _classes():
                     del cls._codegen  # type: ignore[attr-defined]  # (CSTNode's again)
                 CSTNode._codegen = _ORIGINAL_CODEGEN  # type: ignore[method-assign]
                 _BaseParenthesizedNode._parenthesize = _ORIGINAL_PARENTHESIZE  # type: ignore[method-assign]
 
 
-_CLASSES: list[type] = []
+_CLASSES: list[tuple[type, Any]] = []
 
 
-def _classes() -> list[type]:
-    """The node classes that get a ``_codegen`` of their own during a pass: those that do
-    not define one (none of libcst's do; one that did would keep it)."""
+def _classes() -> list[tuple[type, Any]]:
+    """The node classes that get a ``_codegen`` of their own during a pass, with it: those
+    that do not define one (none of libcst's do; one that did would keep it)."""
     if not _CLASSES:
-        _CLASSES.extend(c for c in node_classes()
+        _CLASSES.extend((c, _codegen_for(c)) for c in node_classes()
                         if not any("_codegen" in k.__dict__ for k in c.__mro__
                                    if k is not CSTNode))
     return _CLASSES

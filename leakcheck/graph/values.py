@@ -342,13 +342,10 @@ def widened_syms(syms: frozenset[Sym]) -> frozenset[Sym]:
         if len(found) == 1 or base[0] in SHARED_BASES:
             out.update((base, p) for p in found)
             continue
-        prefix = found[0]
-        for p in found[1:]:
-            n = 0
-            while n < len(prefix) and n < len(p) and prefix[n] == p[n]:
-                n += 1
-            prefix = prefix[:n]
-        out.add((base, (*prefix, DEEP)[:_path_limit(base)]))
+        # the length of the paths' common prefix (zip stops at the shortest path)
+        common = next((i for i, steps in enumerate(zip(*found, strict=False))
+                       if len(set(steps)) > 1), min(map(len, found)))
+        out.add((base, (*found[0][:common], DEEP)[:_path_limit(base)]))
     return frozenset(out)
 
 
