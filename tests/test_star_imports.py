@@ -110,3 +110,59 @@ def test_names_flow_by_any_path_without_all(tmp_path: Path) -> None:
             "train.py": "from hub import *\n\n\n"
                         "def step(message):\n    return assess(message.reasoning_content)\n",
         }) == {("core.py", 7, "LC101")}, (first, second)
+
+
+def test_a_star_imported_constant_keeps_its_value(tmp_path: Path) -> None:
+    """`END` comes from a star import: splitting on it is the sanitizer, as with the literal
+    (were it a plain reference, the split would sanitize nothing)."""
+    files = {"judges.py": JUDGES.format(all=""),
+             "tags.py": "END = '</think>'\nSTART = '<think>'\n",
+             "train.py": "from judges import *\nfrom tags import *\n\n\n"
+                         "def step(completion):\n"
+                         "    return assess(completion.split({sep})[-1])\n"}
+    assert project_findings(tmp_path, {**files, "train.py": files["train.py"].format(
+        sep="END")}) == set()
+    assert project_findings(tmp_path, {**files, "train.py": files["train.py"].format(
+        sep="START")}) == {("judges.py", 7, "LC101")}
+
+
+def test_a_star_imported_function_table_calls_its_functions(tmp_path: Path) -> None:
+    """`CHECKS` (a dict of functions) comes from a star import: `CHECKS[name](...)` may call
+    each of them."""
+    assert project_findings(tmp_path, {
+        "checks.py": "from judge_sdk import Judge\n\nJUDGE = Judge('m')\n\n\n"
+                     "def check_a(text):\n    return JUDGE.grade(text)\n\n\n"
+                     "def check_b(text):\n    return JUDGE.grade(text)\n\n\n"
+                     "CHECKS = {'a': check_a, 'b': check_b}\n",
+        "train.py": "from checks import *\n\n\n"
+                    "def step(message, name):\n"
+                    "    return CHECKS[name](message.reasoning_content)\n",
+    }) == {("checks.py", 7, "LC101"), ("checks.py", 11, "LC101")}
+
+
+def test_a_star_imported_global_changed_in_place_is_the_one_global(tmp_path: Path) -> None:
+    """`LOG` is star-imported where reasoning is appended to it, and imported by name where
+    a judge reads it: one list."""
+    assert project_findings(tmp_path, {
+        "judges.py": JUDGES.format(all=""),
+        "shared.py": "LOG = []\n",
+        "collect.py": "from shared import *\n\n\n"
+                      "def keep(message):\n    LOG.append(message.reasoning_content)\n",
+        "grade.py": "from judges import assess\nfrom shared import LOG\n\n\n"
+                    "def grade():\n    return assess(LOG[-1])\n",
+    }) == {("judges.py", 7, "LC101"), ("grade.py", 6, "LC101")}
+
+
+def test_many_modules_star_importing_many_names_bind_each(tmp_path: Path) -> None:
+    """Each of many modules star-importing the same 300 names (bound in one update) sees
+    the constant among them with its value: the split on it takes the reasoning out in
+    every one."""
+    files = {"consts.py": "".join(f"n{i} = {i}\n" for i in range(300)) + "START = '<think>'\n"}
+    for k in range(20):
+        files[f"m{k}.py"] = ("from judge_sdk import Judge\n\n"
+                             "from consts import *\n\nJUDGE = Judge('m')\n\n\n"
+                             f"def step_{k}(completion, message):\n"
+                             "    JUDGE.grade(completion.split(START)[-1])\n"
+                             f"    return JUDGE.grade(message.reasoning_content[n{k}:])\n")
+    assert project_findings(tmp_path, files) == {(f"m{k}.py", line, "LC101") for k in range(20)
+                                                 for line in (9, 10)}

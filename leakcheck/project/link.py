@@ -138,14 +138,15 @@ class Linker:
         self._scc_members: list[list[str]] = []
         self._scc_started: set[int] = set()  # SCCs whose rounds run or ran
         # class -> the other classes whose methods may run on its instances (``sharers``)
-        self._sharers: dict[str, tuple[str, ...]] | None = None  # by sharers()
+        self._sharers: dict[str, tuple[str, ...]] = {}  # by sharers_of, on demand
         self._class_attr_sharers: dict[tuple[str, str], tuple[str, ...]] = {}
         self._shared_attrs_of: dict[str, frozenset[str]] = {}  # by _sharers_of
         self._bases_of: dict[str, list[str]] = {}  # by _direct_bases
         # a materialized self token -> the edges into it before (its own class's writes)
         self._own_writes: dict[tuple, tuple] = {}
         self._mro: dict[str, tuple[str, ...]] = {}
-        self._subs: dict[str, tuple[str, ...]] | None = None  # by _subclasses
+        self._subs: dict[str, tuple[str, ...]] = {}  # by _subclasses_of, on demand
+        self._children: dict[str, list[str]] | None = None  # by _subclasses_of
         # members of recursive SCCs whose rounds are done; while a late summary of one is
         # iterated (``_late_summary``): the summaries it computed of such members, and the
         # call result tokens met meanwhile
@@ -170,10 +171,15 @@ class Linker:
         if cls in self._mro:
             return self._mro[cls]
         self._mro[cls] = (cls,)  # cycles in bases terminate here
+        bases = self._direct_bases(cls)
+        if len(bases) == 1 and cls not in (only := self.mro(bases[0])):
+            # one base: its MRO after the class, copied at C speed (4,000 classes in a chain
+            # have 8M entries in their MROs)
+            self._mro[cls] = (cls, *only)
+            return self._mro[cls]
         out: dict[str, None] = {cls: None}  # (ordered; a list's `in` made a long chain cubic)
-        for resolved in self._direct_bases(cls):
-            for c in self.mro(resolved):
-                out.setdefault(c, None)
+        for resolved in bases:  # (a class already in keeps its place)
+            out.update(dict.fromkeys(self.mro(resolved)))
         self._mro[cls] = tuple(out)
         return self._mro[cls]
 
@@ -203,7 +209,7 @@ class Linker:
                 if skip_first or name == "__init__" or not self._abstract(first):
                     return [first]
                 found = [first]
-                for sub in self._subclasses().get(cls, ()):
+                for sub in self._subclasses_of(cls):
                     own = self.classes[sub].methods.get(name)
                     if own is not None and own not in found:
                         found.append(own)
@@ -226,16 +232,28 @@ class Linker:
         data = self.functions.get(func)
         return data is not None and data.abstract
 
-    def _subclasses(self) -> dict[str, tuple[str, ...]]:
-        """Each project class -> every project class that has it as a base, transitively, in
-        a fixed order."""
-        if self._subs is None:
-            subs: dict[str, list[str]] = defaultdict(list)
-            for cls in sorted(self.classes):
-                for base in self.mro(cls)[1:]:
-                    subs[base].append(cls)
-            self._subs = {c: tuple(found) for c, found in subs.items()}
-        return self._subs
+    def _subclasses_of(self, cls: str) -> tuple[str, ...]:
+        """Every project class that has ``cls`` as a base, transitively, sorted; found when
+        first asked (a chain of N classes has N^2/2 such pairs, and a search asks about
+        the few classes whose attributes it meets)."""
+        hit = self._subs.get(cls)
+        if hit is None:
+            if self._children is None:  # each class's direct subclasses, once
+                self._children = defaultdict(list)
+                for c in sorted(self.classes):
+                    for b in dict.fromkeys(self._direct_bases(c)):
+                        self._children[b].append(c)
+            children = self._children
+            seen: set[str] = set()
+            stack = [cls]
+            while stack:
+                for c in children.get(stack.pop(), ()):
+                    if c not in seen:
+                        seen.add(c)
+                        stack.append(c)
+            seen.discard(cls)  # (a cycle of bases leads back)
+            hit = self._subs[cls] = tuple(sorted(seen))
+        return hit
 
     def callables(self, func: str, param: str) -> set[str]:
         """Functions that may be bound to a callable parameter: passed by a caller (also
@@ -324,7 +342,6 @@ class Linker:
                             (f"the grader given as `{param}`", "", frozenset()))
         if not held:
             return []
-        sharers = self.sharers()
         out: dict[tuple, SinkRecord] = {}
         for _caller, site in self.sites:
             t = site.target
@@ -333,7 +350,7 @@ class Linker:
             cls = self.resolve_name(t.name)
             if cls is None or cls not in self.classes:
                 continue
-            found = [g for c in (cls, *sharers.get(cls, ())) for g in
+            found = [g for c in (cls, *self.sharers_of(cls)) for g in
                      held.get(c, {}).get(t.method, ())]
             if not found:
                 continue
@@ -901,7 +918,7 @@ class Linker:
         ``sharers``, and for a mutable class attribute (``history = []`` in a class body of
         ``cls``'s MRO) the defining class's whole hierarchy, whose every instance changes that
         one object in place (siblings included)."""
-        found = self.sharers().get(cls, ())
+        found = self.sharers_of(cls)
         shared = self._shared_attrs_of.get(cls)
         if shared is None:  # the mutable class attributes of cls's MRO, once per class
             shared = self._shared_attrs_of[cls] = frozenset().union(
@@ -914,38 +931,35 @@ class Linker:
             more: dict[str, None] = dict.fromkeys(found)
             for owner in self.mro(cls):
                 if step[1:] in self.classes[owner].shared_attrs:
-                    more.update(dict.fromkeys((owner, *self.sharers().get(owner, ()))))
+                    more.update(dict.fromkeys((owner, *self.sharers_of(owner))))
             more.pop(cls, None)
             hit = self._class_attr_sharers[k] = tuple(more)
         return hit
 
-    def sharers(self) -> dict[str, tuple[str, ...]]:
-        """Each class -> the other classes whose methods may run on the same instance as
-        its own: the classes in the MRO of the class and of each of its subclasses (``self.x``
-        read in a base's method may be what a subclass wrote, or a mixin of a subclass; a
-        sibling subclass's writes never reach it). A ``self`` attribute token hears these
+    def sharers_of(self, cls: str) -> tuple[str, ...]:
+        """The other classes whose methods may run on the same instance as ``cls``'s own
+        (found when first asked: a chain of N classes has N^2 such pairs): the classes in
+        the MRO of the class and of each of its subclasses (``self.x`` read in a base's
+        method may be what a subclass wrote, or a mixin of a subclass; a sibling subclass's
+        writes never reach it). A ``self`` attribute token hears these
         classes' own writes of that attribute, not what reaches their tokens from their own
         relatives, so a sibling's writes do not come in through a shared base."""
-        if self._sharers is None:
-            subs = self._subclasses()
-            out: dict[str, tuple[str, ...]] = {}
-            for cls in sorted(self.classes):
-                # the MROs of cls and of its subclasses, without walking each subclass's MRO
-                # (a chain of N classes made that N^3): a subclass's MRO is itself, its
-                # bases and their MROs; a base that is cls or a subclass is walked as one,
-                # and any other one (a mixin) brings its MRO, unless it is already in
-                found: dict[str, None] = dict.fromkeys(self.mro(cls))
-                below = subs.get(cls, ())
-                found.update(dict.fromkeys(below))
-                for d in below:
-                    for b in self._direct_bases(d):
-                        if b not in found:
-                            found.update(dict.fromkeys(self.mro(b)))
-                del found[cls]
-                if found:
-                    out[cls] = tuple(found)
-            self._sharers = out
-        return self._sharers
+        hit = self._sharers.get(cls)
+        if hit is None:
+            # the MROs of cls and of its subclasses, without walking each subclass's MRO
+            # (a chain of N classes made that N^3): a subclass's MRO is itself, its bases
+            # and their MROs; a base that is cls or a subclass is walked as one, and any
+            # other one (a mixin) brings its MRO, unless it is already in
+            found: dict[str, None] = dict.fromkeys(self.mro(cls))
+            below = self._subclasses_of(cls)
+            found.update(dict.fromkeys(below))
+            for d in below:
+                for b in self._direct_bases(d):
+                    if b not in found:
+                        found.update(dict.fromkeys(self.mro(b)))
+            del found[cls]
+            hit = self._sharers[cls] = tuple(found)
+        return hit
 
     def run(self, targets: Iterable[tuple] | None = None) -> nx.DiGraph:
         """Link what reaches ``targets`` (the sink nodes), or every token when None.
@@ -957,7 +971,6 @@ class Linker:
         be reached from is never linked: most of a repository's calls (trl: four in five of
         its nodes are upstream of no sink)."""
         self.callables("", "")  # resolve callable parameters once, before any linking
-        self.sharers()
         calls: nx.DiGraph = nx.DiGraph()
         for caller, site in self.sites:
             calls.add_node(caller)
