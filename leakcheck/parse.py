@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import re
+import symtable
 import warnings
 from dataclasses import dataclass
 from itertools import accumulate
@@ -27,6 +28,18 @@ def python_ast(data: bytes | str, mode: str = "exec") -> ast.AST:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return compile(data, "<leakcheck>", mode, flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+
+def check_python_syntax(data: bytes) -> None:
+    """Raise what CPython's parser raises on ``data``, without building its tree: the
+    symbol table pass parses the file to its C-level tree and makes a few objects per scope
+    (about half the time of ``python_ast`` on generated training code, which a 1M-line
+    tree's check of the files it skips spent 10 s in). It also refuses what only a
+    compiler does (``nonlocal`` at module level): the caller then parses such a file the
+    usual way, which decides."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        symtable.symtable(data, "<leakcheck>", "exec")  # type: ignore[arg-type]
+
 
 _AT = re.compile(r"error at (\d+):(\d+)")
 # CPython refuses more than 200 nested brackets; libcst's native parser can overflow the

@@ -387,17 +387,21 @@ def _dotted(node: ast.expr) -> tuple[str, ...] | None:
 def check_skipped(data: bytes) -> frozenset[str] | None:
     """The ``@property`` names of a file that is not analyzed, or None when CPython's
     parser does not accept it (the caller then parses it the usual way, for its error)."""
-    from leakcheck.parse import python_ast, refused_up_front  # (libcst: only where files
-    # are skipped)
+    from leakcheck.parse import (  # (libcst: only where files are skipped)
+        check_python_syntax,
+        python_ast,
+        refused_up_front,
+    )
 
     if refused_up_front(data):
         return None  # parse_source decides, as it would without the pre-filter
     try:
+        if b"property" not in data:  # only CPython's verdict is needed
+            check_python_syntax(data)
+            return frozenset()
         tree = python_ast(data)
     except (SyntaxError, ValueError, RecursionError, MemoryError, UnicodeError, LookupError):
         return None
-    if b"property" not in data:
-        return frozenset()
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):

@@ -16,7 +16,7 @@ import leakcheck.api as api
 import leakcheck.solve as solve
 from leakcheck.api import Options, check_paths
 from leakcheck.pipeline import Pickled, Pool, unwrap
-from leakcheck.prefilter import Vocab, file_facts, needed_files
+from leakcheck.prefilter import Vocab, check_skipped, file_facts, needed_files
 from leakcheck.ruleset import load_ruleset
 from leakcheck.ruleset.load import with_vocabulary
 
@@ -413,3 +413,41 @@ def test_a_package_init_with_code_still_joins(tmp_path: Path) -> None:
     assert set(_components(tmp_path)) == {"org/__init__.py", "org/grading.py",
                                           "org/tracing.py"}
 
+
+
+SKIPPED_FILES = {  # files no source or sink is in: the pre-filter skips them and checks them
+    "broken.py": b"def tool(:\n    pass\n",
+    "module_nonlocal.py": b"x = 1\nnonlocal x\n",  # refused by the compiler, not the parser
+    "duplicate_arg.py": b"def f(a, a):\n    return a\n",
+    "latin.py": "# -*- coding: latin-1 -*-\nNAME = 'caf\xe9'\n".encode("latin-1"),
+    "bad_cookie.py": b"# -*- coding: no-such-codec -*-\nx = 1\n",
+    "bom.py": b"\xef\xbb\xbfx = 1\n",
+    "undecodable.py": b"x = '\xff\xfe'\n",
+    "escape_warning.py": b"PATTERN = '\\d+'\n",
+    "props.py": b"class K:\n    @property\n    def size(self):\n        return 1\n",
+}
+
+
+def test_skipped_files_give_the_same_errors_as_parsing_them(tmp_path: Path) -> None:
+    """The pre-filter's check of skipped files (CPython's verdict, without its tree where no
+    property name is needed) reports what parsing every file reports, file for file:
+    syntax and encoding errors, and nothing for what only a compiler refuses."""
+    for name, data in SKIPPED_FILES.items():
+        (tmp_path / name).write_bytes(data)
+    (tmp_path / "reward.py").write_text(
+        "from judge_sdk import Judge\n\nJUDGE = Judge('m')\n\n\n"
+        "def step(message):\n    return JUDGE.grade(message.reasoning_content)\n")
+    on = check_paths(Options(paths=(str(tmp_path),), prefilter=True, jobs=1, cache=False))
+    off = check_paths(Options(paths=(str(tmp_path),), prefilter=False, jobs=1, cache=False))
+    assert render(on) == render(off)
+    assert {(e.path, e.kind) for e in on.file_errors} == {
+        ("broken.py", "syntax"), ("bad_cookie.py", "encoding"), ("undecodable.py", "encoding")}
+    assert [f.sink.path for f in on.findings] == ["reward.py"]
+    # the check's own verdicts: a file CPython refuses is left to the usual parse (None),
+    # one it accepts is skipped with its property names (what only a compiler refuses may
+    # go either way: the parse then decides, as without the pre-filter)
+    for name in ("broken.py", "bad_cookie.py", "undecodable.py"):
+        assert check_skipped(SKIPPED_FILES[name]) is None, name
+    for name in ("latin.py", "bom.py", "escape_warning.py"):
+        assert check_skipped(SKIPPED_FILES[name]) == frozenset(), name
+    assert check_skipped(SKIPPED_FILES["props.py"]) == {"size"}
