@@ -29,6 +29,7 @@ def python_ast(data: bytes | str, mode: str = "exec") -> ast.AST:
         warnings.simplefilter("ignore")
         return compile(data, "<leakcheck>", mode, flags=ast.PyCF_ONLY_AST, dont_inherit=True)
 
+
 def check_python_syntax(data: bytes) -> None:
     """Raise what CPython's parser raises on ``data``, without building its tree: the
     symbol table pass parses the file to its C-level tree and makes a few objects per scope

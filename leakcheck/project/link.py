@@ -240,7 +240,7 @@ class Linker:
         if hit is None:
             if self._children is None:  # each class's direct subclasses, once
                 self._children = defaultdict(list)
-                for c in sorted(self.classes):
+                for c in self.classes:  # (the subclasses found are sorted)
                     for b in dict.fromkeys(self._direct_bases(c)):
                         self._children[b].append(c)
             children = self._children
