@@ -152,8 +152,7 @@ class StmtMixin:
         refs = star_refs(prefix, names)
         env = self.state.env
         env.update(refs)
-        others = (refs.keys() & self.function_tables.keys()) | (
-            refs.keys() & self.imported_globals.keys())
+        others = refs.keys() & (self.function_tables.keys() | self.imported_globals.keys())
         if others:
             for local in (n for n in names if n in others):
                 self.bind_import(local, refs[local], constants)

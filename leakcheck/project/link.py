@@ -137,7 +137,7 @@ class Linker:
         self._scc_of: dict[str, int] = {}
         self._scc_members: list[list[str]] = []
         self._scc_started: set[int] = set()  # SCCs whose rounds run or ran
-        # class -> the other classes whose methods may run on its instances (``sharers``)
+        # class -> the other classes whose methods may run on its instances (``sharers_of``)
         self._sharers: dict[str, tuple[str, ...]] = {}  # by sharers_of, on demand
         self._class_attr_sharers: dict[tuple[str, str], tuple[str, ...]] = {}
         self._shared_attrs_of: dict[str, frozenset[str]] = {}  # by _sharers_of
@@ -184,8 +184,8 @@ class Linker:
         return self._mro[cls]
 
     def _direct_bases(self, cls: str) -> list[str]:
-        """The project classes ``cls`` names as its bases, in order (memoized: ``mro`` and
-        ``sharers`` both ask)."""
+        """The project classes ``cls`` names as its bases, in order (memoized: ``mro``,
+        ``_subclasses_of`` and ``sharers_of`` ask)."""
         out = self._bases_of.get(cls)
         if out is None:
             data = self.classes.get(cls)
@@ -915,7 +915,7 @@ class Linker:
 
     def _sharers_of(self, cls: str, step: str) -> tuple[str, ...]:
         """The classes whose writes of ``self`` attribute ``step`` a ``cls`` instance may see:
-        ``sharers``, and for a mutable class attribute (``history = []`` in a class body of
+        ``sharers_of``, and for a mutable class attribute (``history = []`` in a class body of
         ``cls``'s MRO) the defining class's whole hierarchy, whose every instance changes that
         one object in place (siblings included)."""
         found = self.sharers_of(cls)
@@ -941,9 +941,9 @@ class Linker:
         (found when first asked: a chain of N classes has N^2 such pairs): the classes in
         the MRO of the class and of each of its subclasses (``self.x`` read in a base's
         method may be what a subclass wrote, or a mixin of a subclass; a sibling subclass's
-        writes never reach it). A ``self`` attribute token hears these
-        classes' own writes of that attribute, not what reaches their tokens from their own
-        relatives, so a sibling's writes do not come in through a shared base."""
+        writes never reach it). A ``self`` attribute token hears these classes' own writes of
+        that attribute, not what reaches their tokens from their own relatives, so a
+        sibling's writes do not come in through a shared base."""
         hit = self._sharers.get(cls)
         if hit is None:
             # the MROs of cls and of its subclasses, without walking each subclass's MRO
